@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-#: ImageNet channel statistics (RGB, for pixel values in 0..1) the backbones were trained with.
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+from inference import models
 
-#: Side of PARE's square input crop in pixels.
-CROP_SIZE = 224
+#: ImageNet channel statistics (RGB, for pixel values in 0..1) the backbones were trained with.
+IMAGENET_MEAN = np.array(models.IMAGENET_MEAN, dtype=np.float32)
+IMAGENET_STD = np.array(models.IMAGENET_STD, dtype=np.float32)
+
+#: Side of the networks' square input crop in pixels.
+CROP_SIZE = models.INPUT_SIZE
 
 
 def square_box(bbox_xywh: np.ndarray, margin: float = 1.0) -> np.ndarray:

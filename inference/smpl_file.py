@@ -23,8 +23,7 @@ NUM_POSE_BASIS = 9 * (NUM_JOINTS - 1)  # 207: one 3x3 rotation per non-root join
 NUM_EXTRA_JOINTS = 9
 
 GET_SMPL = ("Get SMPL from https://smpl.is.tue.mpg.de (free registration; download \"SMPL for Python\" and "
-            "use SMPL_NEUTRAL.pkl or basicModel_neutral_lbs_10_207_0_v1.0.0.pkl). Without it the project "
-            "still runs on its stand-in body.")
+            "use SMPL_NEUTRAL.pkl or basicModel_neutral_lbs_10_207_0_v1.0.0.pkl).")
 
 # File names looked for when the user points at a folder, in order of preference.
 MODEL_FILE_NAMES = ("SMPL_NEUTRAL.pkl", "SMPL_NEUTRAL.npz", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl",

@@ -157,7 +157,7 @@ def test_wrong_content_is_explained(tmp_path, arrays, change, message):
     path.write_bytes(pickle.dumps(content, protocol=2))
     with pytest.raises(UserError, match=message) as info:
         read_smpl_model(path)
-    assert "https://smpl.is.tue.mpg.de" in str(info.value) and "stand-in body" in str(info.value)
+    assert "https://smpl.is.tue.mpg.de" in str(info.value) and "SMPL for Python" in str(info.value)
 
 
 def test_missing_damaged_and_unsafe_files(tmp_path):

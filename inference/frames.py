@@ -1,0 +1,150 @@
+"""Frame sources: one photo, a folder of images, or a video, streamed one frame at a time.
+
+Frames are read lazily so a long or 4K clip never sits in memory whole. Every source reports the size, frame
+rate (None for stills) and the number of frames it will yield, which go into the result file's `meta`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+from .image_io import IMAGE_SUFFIXES, read_image_rgb
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
+
+@dataclass(frozen=True)
+class FrameRange:
+    """Source frames `start <= i < stop` (stop None = to the end), every `stride`-th one."""
+
+    start: int = 0
+    stop: int | None = None
+    stride: int = 1
+
+    def indices(self, count: int) -> range:
+        stop = count if self.stop is None else min(self.stop, count)
+        return range(self.start, stop, self.stride)
+
+    @staticmethod
+    def parse(text: str | None, stride: int = 1) -> "FrameRange":
+        """`"10:200"`, `"10:"`, `":50"` or None; the end is exclusive, like a Python slice."""
+        if stride < 1:
+            raise UserError(f"--stride must be 1 or more, got {stride}")
+        if not text:
+            return FrameRange(0, None, stride)
+        match = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", text)
+        if not match:
+            raise UserError(f"--frame-range must look like START:END (e.g. 0:120), got {text!r}")
+        start = int(match.group(1) or 0)
+        stop = int(match.group(2)) if match.group(2) else None
+        if stop is not None and stop <= start:
+            raise UserError(f"--frame-range {text!r} is empty: END must be greater than START")
+        return FrameRange(start, stop, stride)
+
+
+@dataclass
+class FrameSource:
+    """A stream of RGB frames with the facts the result file records about them."""
+
+    path: Path
+    kind: str  # "image", "folder" or "video"
+    width: int
+    height: int
+    fps: float | None
+    indices: range  # source frame indices this source will yield, in order
+    total_frames: int  # frames in the whole source (as its container reports, for videos)
+    _files: list[Path] | None = None
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield (source frame index, HxWx3 uint8 RGB)."""
+        if self.kind == "video":
+            yield from _read_video(self.path, self.indices)
+            return
+        for index in self.indices:
+            image = read_image_rgb(self._files[index])
+            if image.shape[:2] != (self.height, self.width):
+                raise UserError(
+                    f"{self._files[index].name} is {image.shape[1]}x{image.shape[0]} but the sequence is "
+                    f"{self.width}x{self.height}: the images of one sequence must share one size")
+            yield index, image
+
+
+def natural_key(name: str) -> list:
+    """Sort key that puts frame_2 before frame_10, as animators' file browsers do."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def open_frames(path: str | Path, frame_range: FrameRange = FrameRange()) -> FrameSource:
+    """Open a photo, an image folder or a video; raises UserError when it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"Input not found: {path}")
+    if path.is_dir():
+        files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+                       key=lambda p: natural_key(p.name))
+        if not files:
+            raise UserError(f"The folder {path} holds no images (looked for {', '.join(IMAGE_SUFFIXES)})")
+        return _still_source(path, "folder", files, frame_range)
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return _still_source(path, "image", [path], frame_range)
+    if suffix in VIDEO_SUFFIXES:
+        return _video_source(path, frame_range)
+    raise UserError(f"Unsupported input {path.name}: give an image ({', '.join(IMAGE_SUFFIXES)}), "
+                    f"a folder of images, or a video ({', '.join(VIDEO_SUFFIXES)})")
+
+
+def _still_source(path: Path, kind: str, files: list[Path], frame_range: FrameRange) -> FrameSource:
+    indices = frame_range.indices(len(files))
+    if len(indices) == 0:
+        raise UserError(f"The frame range selects none of the {len(files)} image(s) in {path}")
+    first = read_image_rgb(files[indices[0]])
+    return FrameSource(path, kind, first.shape[1], first.shape[0], None, indices, len(files), files)
+
+
+def _video_source(path: Path, frame_range: FrameRange) -> FrameSource:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = capture.read() if capture.isOpened() else (False, None)
+        if not ok:
+            raise UserError(f"Cannot read the video {path}: the file is corrupt or its codec is not supported")
+        fps = capture.get(cv2.CAP_PROP_FPS) or None
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+    indices = frame_range.indices(max(count, 1))
+    if len(indices) == 0:
+        raise UserError(f"The frame range selects none of the {count} frame(s) of {path.name}")
+    return FrameSource(path, "video", frame.shape[1], frame.shape[0], fps, indices, max(count, 1))
+
+
+def _read_video(path: Path, indices: range) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode sequentially (seeking is unreliable in many codecs) and keep the wanted frames."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        wanted = iter(indices)
+        target = next(wanted, None)
+        index = 0
+        while target is not None:
+            ok = capture.grab()
+            if not ok:
+                return  # the container promised more frames than it holds; the caller sees fewer
+            if index == target:
+                ok, frame = capture.retrieve()
+                if not ok:
+                    return
+                yield index, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                target = next(wanted, None)
+            index += 1
+    finally:
+        capture.release()

@@ -1,0 +1,140 @@
+"""`python -m inference estimate` end to end, as a user and the add-on's worker run it.
+
+The HRNet checkpoint is written like the released files (Lightning layout, `model.` prefixes, SMPL and
+Lightning extras) with the reference weight rule, so its result must reproduce the official outputs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from inference.body_model import SMPLBody
+from inference.camera import project_points
+from inference.smpl_file import read_smpl_model
+
+sys.path.insert(0, str(Path(__file__).parent))
+from weight_rule import REFERENCE, rule_state_dict, write_lightning_checkpoint  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+SMPL = REFERENCE / "synthetic_SMPL_NEUTRAL.pkl"
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "inference", "estimate", *args], cwd=ROOT, text=True,
+                          capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "2", **(env or {})},
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def hrnet_checkpoint(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ckpt") / "pare_w_3dpw_checkpoint.ckpt"
+    write_lightning_checkpoint(path, "pare_hrnet32_state_dict.tsv")
+    return path
+
+
+@pytest.fixture(scope="module")
+def spin_checkpoint(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ckpt") / "model_checkpoint.pt"
+    torch.save({"model": rule_state_dict("hmr_spin_state_dict.tsv"), "optimizer": {}}, path)
+    return path
+
+
+def test_golden_through_the_cli(hrnet_checkpoint, tmp_path):
+    out = tmp_path / "result.npz"
+    done = run_cli("--input", str(REFERENCE / "pare_input_224.png"), "--checkpoint", str(hrnet_checkpoint),
+                   "--smpl", str(SMPL), "--output", str(out), "--bbox", "0,0,224,224", "--progress", "json")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[0]["event"] == "start" and events[-1] == {"event": "done", "output": str(out), "frames": 1}
+    assert any(e["event"] == "progress" and e["stage"] == "estimate" for e in events)
+
+    result = np.load(out, allow_pickle=False)
+    golden = np.load(REFERENCE / "pare_hrnet32_golden.npz")
+    meta = json.loads(str(result["meta"]))
+    assert (meta["format"], meta["version"], meta["model"]) == ("pare-body-result", 1, "pare_hrnet32")
+    assert (meta["image_width"], meta["image_height"], meta["fps"], meta["frame_count"]) == (224, 224, None, 1)
+    for ours, theirs, tol in [("pose_rotmat", "pred_pose", 1e-5), ("betas", "pred_shape", 1e-5),
+                              ("crop_cam", "pred_cam", 1e-5), ("part_attention", "part_attention_softmax", 1e-5)]:
+        np.testing.assert_allclose(result[f"person_0/{ours}"], golden[theirs], rtol=0, atol=tol, err_msg=ours)
+    # Segmentation logits are stored as float16 (format v1): equal up to half a float16 step at their size.
+    logits = golden["pred_segm_mask"]
+    half_step = float(np.spacing(np.float16(np.abs(logits).max()))) / 2
+    np.testing.assert_allclose(result["person_0/part_segmentation"], logits, rtol=0, atol=half_step + 1e-5)
+    np.testing.assert_array_equal(result["person_0/bbox_xywh"], [[0, 0, 224, 224]])
+
+    pose = torch.from_numpy(result["person_0/pose_rotmat"])
+    betas = torch.from_numpy(result["person_0/betas"])
+    joints = SMPLBody(read_smpl_model(SMPL))(pose, betas).joints.numpy()
+    cam_t = result["person_0/cam_t"]
+    np.testing.assert_allclose(result["person_0/joints3d"] - cam_t[:, None], joints, atol=1e-5)
+    expected_2d = project_points(result["person_0/joints3d"].astype(np.float64), meta["focal_length_px"], 224, 224)
+    np.testing.assert_allclose(result["person_0/joints2d"], expected_2d, atol=1e-3)
+
+
+def test_video_with_spin_checkpoint_and_frame_range(spin_checkpoint, tmp_path):
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (160, 120))
+    for i in range(6):
+        writer.write(np.full((120, 160, 3), 40 * i, np.uint8))
+    writer.release()
+    out = tmp_path / "clip.npz"
+    done = run_cli("--input", str(video), "--output", str(out), "--frame-range", "1:6", "--stride", "2",
+                   "--batch-size", "2", "--focal-length", "1000", "--progress", "none",
+                   env={"PARE_BODY_CHECKPOINT": str(spin_checkpoint), "PARE_BODY_SMPL": str(SMPL)})
+    assert done.returncode == 0, done.stderr
+    result = np.load(out, allow_pickle=False)
+    meta = json.loads(str(result["meta"]))
+    assert meta["model"] == "hmr_spin" and meta["fps"] == pytest.approx(30.0)
+    assert meta["focal_length_px"] == 1000 and meta["frame_count"] == 6
+    np.testing.assert_array_equal(result["person_0/frame"], [1, 3, 5])
+    assert result["person_0/pose_rotmat"].shape == (3, 24, 3, 3)
+    assert "person_0/part_attention" not in result.files  # HMR has no attention maps
+    # The centred default box is the whole frame made square.
+    np.testing.assert_allclose(result["person_0/bbox_xywh"][0], [0, -20, 160, 160])
+
+
+class _RunsShell:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_files_carrying_code_are_refused_and_nothing_runs(hrnet_checkpoint, tmp_path):
+    marker = tmp_path / "code-ran"
+    bad_ckpt = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": _RunsShell(marker)}, bad_ckpt)
+    bad_smpl = tmp_path / "SMPL_NEUTRAL.pkl"
+    bad_smpl.write_bytes(pickle.dumps({"v_template": _RunsShell(marker)}, protocol=2))
+    for checkpoint, smpl in [(bad_ckpt, SMPL), (hrnet_checkpoint, bad_smpl)]:
+        out = tmp_path / "result.npz"
+        done = run_cli("--input", str(REFERENCE / "pare_input_224.png"), "--checkpoint", str(checkpoint),
+                       "--smpl", str(smpl), "--output", str(out))
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and "posix.system" in done.stderr
+        assert not out.exists() and not marker.exists()
+        assert not list(tmp_path.glob("*.npz*"))
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "No PARE checkpoint given"),
+    (["--checkpoint", "missing.ckpt", "--smpl", str(SMPL)], "missing.ckpt"),
+    (["--checkpoint", str(SMPL), "--smpl", str(SMPL), "--bbox", "1,2,3"], "--bbox must be X,Y,W,H"),
+])
+def test_user_errors_are_one_clear_line(tmp_path, args, message):
+    out = tmp_path / "r.npz"
+    env = {"PARE_BODY_CHECKPOINT": "", "PARE_BODY_SMPL": ""}
+    done = run_cli("--input", str(REFERENCE / "pare_input_224.png"), "--output", str(out), *args, env=env)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()

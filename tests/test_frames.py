@@ -1,0 +1,77 @@
+"""Frame sources: photos, folders in natural order, videos streamed, frame ranges, clear errors."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inference.errors import UserError
+from inference.frames import FrameRange, natural_key, open_frames
+
+
+def write_video(path: Path, frames: int, size=(64, 48), fps=25.0) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for i in range(frames):
+        image = np.full((size[1], size[0], 3), 0, np.uint8)
+        image[:, :, 2] = i * 10  # BGR: the red channel encodes the frame number
+        writer.write(image)
+    writer.release()
+
+
+def test_natural_order_puts_2_before_10():
+    names = ["frame_10.png", "frame_2.png", "Frame_1.png"]
+    assert sorted(names, key=natural_key) == ["Frame_1.png", "frame_2.png", "frame_10.png"]
+
+
+@pytest.mark.parametrize("text,expected", [(None, (0, None)), ("5:", (5, None)), (":7", (0, 7)),
+                                           ("2:9", (2, 9))])
+def test_frame_range_parse(text, expected):
+    r = FrameRange.parse(text, 2)
+    assert (r.start, r.stop, r.stride) == (*expected, 2)
+
+
+@pytest.mark.parametrize("text", ["9:2", "a:b", "3", "1:1"])
+def test_frame_range_rejects_bad_text(text):
+    with pytest.raises(UserError):
+        FrameRange.parse(text)
+
+
+def test_folder_in_natural_order_with_range_and_stride(tmp_path):
+    for i in range(12):
+        cv2.imwrite(str(tmp_path / f"f_{i}.png"), np.full((8, 10, 3), i * 20, np.uint8))
+    (tmp_path / "notes.txt").write_text("not an image")
+    source = open_frames(tmp_path, FrameRange(1, 11, 3))
+    frames = list(source)
+    assert (source.kind, source.width, source.height, source.fps) == ("folder", 10, 8, None)
+    assert [i for i, _ in frames] == [1, 4, 7, 10] and source.frame_count == 4
+    assert [int(image[0, 0, 0]) for _, image in frames] == [20, 80, 140, 200]
+
+
+def test_video_streams_selected_frames(tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_video(path, 10)
+    source = open_frames(path, FrameRange(2, 8, 2))
+    assert (source.kind, source.width, source.height) == ("video", 64, 48)
+    assert source.fps == pytest.approx(25.0)
+    frames = list(source)
+    assert [i for i, _ in frames] == [2, 4, 6]
+    reds = [int(image[..., 0].mean()) for _, image in frames]  # RGB now: red first
+    assert all(abs(r - 10 * i) <= 4 for r, (i, _) in zip(reds, frames))
+
+
+def test_sequence_of_mixed_sizes_is_refused(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "b.png"), np.zeros((9, 8, 3), np.uint8))
+    with pytest.raises(UserError, match="share one size"):
+        list(open_frames(tmp_path))
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: p, "not found"),
+    (lambda p: (p.mkdir(), p)[1], "no images"),
+    (lambda p: (p.with_suffix(".txt").write_text("x"), p.with_suffix(".txt"))[1], "Unsupported input"),
+    (lambda p: (p.with_suffix(".mp4").write_bytes(b"\0" * 100), p.with_suffix(".mp4"))[1], "Cannot read the video"),
+])
+def test_bad_inputs_say_what_is_wrong(tmp_path, make, message):
+    with pytest.raises(UserError, match=message):
+        open_frames(make(tmp_path / "input"))
