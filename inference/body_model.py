@@ -15,7 +15,7 @@ import smplx
 import torch
 from torch import Tensor, nn
 
-from inference.smpl_file import NUM_EXTRA_JOINTS, NUM_JOINTS, NUM_VERTICES, SMPLModelData
+from .smpl_file import NUM_EXTRA_JOINTS, NUM_JOINTS, NUM_VERTICES, SMPLModelData
 
 SMPL_JOINT_NAMES = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from inference.errors import UserError
-from inference.safe_pickle import torch_load
+from .errors import UserError
+from .safe_pickle import torch_load
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def state_mismatch(expected: dict[str, Tensor], found: dict[str, Tensor]) -> str
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[str, nn.Module]:
     """(architecture, network in eval mode on `device`) for a checkpoint file; every weight must fit."""
-    from inference.models import build_model
+    from .models import build_model
 
     arch, state = read_checkpoint(path)
     model = build_model(arch)

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import UserError
+from .finalize import Smoothing
 
 CHECKPOINT_ENV = "PARE_BODY_CHECKPOINT"
 SMPL_ENV = "PARE_BODY_SMPL"
@@ -50,7 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--smpl", default=os.environ.get(SMPL_ENV),
                      help=f"SMPL model file (.pkl or .npz) or its folder (default: ${SMPL_ENV})")
     est.add_argument("--output", required=True, help="result file to write (.npz, format v1)")
-    est.add_argument("--bbox", help="person box X,Y,W,H in pixels (default: the whole frame as one person)")
+    est.add_argument("--bbox", help="one person's box X,Y,W,H in pixels, used in every frame "
+                                    "(default: people are found by the bundled detector)")
+    est.add_argument("--no-detect", action="store_true",
+                     help="without --bbox: take the whole frame as one centred person instead of detecting")
+    est.add_argument("--person", default="all",
+                     help="which tracked people to keep: all, most-visible, or ids like 0,2 (default: all)")
+    est.add_argument("--no-smooth", action="store_true", help="keep the raw per-frame estimate (videos)")
+    est.add_argument("--smooth-min-cutoff", type=float, default=Smoothing.min_cutoff,
+                     help="one-euro filter minimum cutoff, per frame (lower = smoother, more lag)")
+    est.add_argument("--smooth-beta", type=float, default=Smoothing.beta,
+                     help="one-euro filter speed coefficient (higher = less lag on fast motion)")
     est.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     est.add_argument("--batch-size", type=int, default=8)
     est.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
@@ -86,7 +97,7 @@ def _require(value: str | None, what: str, flag: str, env: str, where: str) -> s
 
 def _estimate(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
     from .checkpoint import GET_PARE
-    from .estimate import run_estimate  # torch is imported here, after argument errors are reported
+    from .estimate import run_estimate
     from .frames import FrameRange
     from .smpl_file import GET_SMPL
 
@@ -95,7 +106,9 @@ def _estimate(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
     report({"event": "start", "input": args.input, "output": args.output})
     meta = run_estimate(
         args.input, checkpoint, smpl, args.output,
-        bbox_xywh=parse_bbox(args.bbox), device=args.device, batch_size=args.batch_size,
+        bbox_xywh=parse_bbox(args.bbox), detect=not args.no_detect, person=args.person,
+        smoothing=None if args.no_smooth else Smoothing(args.smooth_min_cutoff, args.smooth_beta),
+        device=args.device, batch_size=args.batch_size,
         focal_length=args.focal_length, precision=args.precision,
         frame_range=FrameRange.parse(args.frame_range, args.stride),
         progress=lambda stage, done, total: report(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference import models
+from . import models
 
 #: ImageNet channel statistics (RGB, for pixel values in 0..1) the backbones were trained with.
 IMAGENET_MEAN = np.array(models.IMAGENET_MEAN, dtype=np.float32)

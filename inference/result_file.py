@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from inference.errors import UserError
+from .errors import UserError
 
 FORMAT_NAME = "pare-body-result"
 FORMAT_VERSION = 1

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from inference.errors import UnsafeFileError, UserError
+from .errors import UnsafeFileError, UserError
 
 _LATIN1_NAMES = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"}
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from inference.errors import UnsafeFileError, UserError
-from inference.safe_pickle import StandIn, load_pickle
+from .errors import UnsafeFileError, UserError
+from .safe_pickle import StandIn, load_pickle
 
 NUM_VERTICES = 6890
 NUM_JOINTS = 24

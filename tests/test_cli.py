@@ -88,7 +88,7 @@ def test_video_with_spin_checkpoint_and_frame_range(spin_checkpoint, tmp_path):
     writer.release()
     out = tmp_path / "clip.npz"
     done = run_cli("--input", str(video), "--output", str(out), "--frame-range", "1:6", "--stride", "2",
-                   "--batch-size", "2", "--focal-length", "1000", "--progress", "none",
+                   "--batch-size", "2", "--focal-length", "1000", "--progress", "none", "--no-detect",
                    env={"PARE_BODY_CHECKPOINT": str(spin_checkpoint), "PARE_BODY_SMPL": str(SMPL)})
     assert done.returncode == 0, done.stderr
     result = np.load(out, allow_pickle=False)

@@ -1,0 +1,61 @@
+"""Where the people are in each frame: a fixed box, or the bundled detector followed by the online tracker.
+
+Both answer `boxes(frame_index, image) -> [(track_id, box_xywh), ...]` while frames stream by, so the crops
+can be cut at once; the detector path decides afterwards (`chosen_tracks`) which tracks are real people.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import UserError
+
+DETECTION_MARGIN = 1.2
+"""Detector boxes are tight around the body; PARE was trained on crops about 1.2x the body's extent
+(SPIN-style datasets scale keypoint boxes by 1.2), so the square crop is widened by this factor."""
+
+
+def centred_box(width: int, height: int) -> np.ndarray:
+    """The whole frame as one square person box (x, y, w, h)."""
+    side = max(width, height)
+    return np.array([(width - side) / 2, (height - side) / 2, side, side], dtype=np.float64)
+
+
+class FixedBox:
+    """The same box in every frame: the user's `--bbox`, or the whole frame. One track, id 0."""
+
+    margin = 1.0  # a hand-drawn box is taken as meant
+
+    def __init__(self, box_xywh: np.ndarray) -> None:
+        self.box = np.asarray(box_xywh, dtype=np.float64)
+
+    def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        return [(0, self.box)]
+
+    def chosen_tracks(self, choice: str, still: bool) -> list[int]:
+        if choice not in ("all", "most-visible", "0"):
+            raise UserError(f"--person {choice!r}: with a fixed box there is one person, id 0")
+        return [0]
+
+
+class DetectedPeople:
+    """Bundled person detector + online tracker; the chosen tracks are decided when the clip has passed."""
+
+    margin = DETECTION_MARGIN
+
+    def __init__(self) -> None:
+        from .people.detector import PersonDetector
+        from .people.tracking import OnlineTracker
+
+        self.detector = PersonDetector.load()
+        self.tracker = OnlineTracker()
+
+    def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        return self.tracker.update(frame_index, self.detector.detect(image))
+
+    def chosen_tracks(self, choice: str, still: bool) -> list[int]:
+        """Track ids to keep: real people (not one-frame flickers or tiny far-away boxes), then `choice`."""
+        from .people.tracking import choose_tracks, keep_tracks
+
+        summaries = self.tracker.finish()
+        kept = keep_tracks(summaries, min_frames=1) if still else keep_tracks(summaries)
+        return choose_tracks([s for s in summaries if s.id in kept], choice)

@@ -1,0 +1,79 @@
+"""The background producer and the per-track store that let a clip stream through with bounded memory."""
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from inference.background import in_background
+from inference.track_store import TrackStore
+
+
+def test_background_yields_everything_in_order():
+    assert list(in_background(iter(range(50)), max_ahead=3)) == list(range(50))
+
+
+def test_background_stays_bounded_ahead_of_the_consumer():
+    produced = []
+
+    def items():
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    stream = in_background(items(), max_ahead=4)
+    assert next(stream) == 0
+    time.sleep(0.3)
+    assert len(produced) <= 1 + 4 + 1  # the one consumed, the queue, the one waiting to be put
+    stream.close()
+
+
+def test_background_reraises_producer_errors():
+    def items():
+        yield 1
+        raise ValueError("corrupt frame 2")
+
+    stream = in_background(items(), max_ahead=2)
+    assert next(stream) == 1
+    with pytest.raises(ValueError, match="corrupt frame 2"):
+        next(stream)
+
+
+def test_background_stops_the_producer_when_the_consumer_leaves():
+    closed = threading.Event()
+
+    def items():
+        try:
+            for i in range(10_000):
+                yield i
+        finally:
+            closed.set()
+
+    for i in in_background(items(), max_ahead=2):
+        if i == 3:
+            break
+    assert closed.wait(2), "the producer's generator was not closed"
+    assert not [t for t in threading.enumerate() if t.name == "frame-producer"]
+
+
+def test_track_store_round_trip_with_spilled_maps():
+    rng = np.random.default_rng(0)
+    rows = {0: [], 5: []}
+    with TrackStore() as store:
+        for frame in range(6):
+            for track in ([0, 5] if frame % 2 else [0]):
+                out = {"betas": rng.normal(size=10).astype(np.float32),
+                       "part_attention": rng.random((24, 56, 56)).astype(np.float32)}
+                rows[track].append((frame, out))
+                store.add(track, frame, np.array([frame, 0, 10, 10.0]), out)
+        assert store.track_ids() == [0, 5]
+        np.testing.assert_array_equal(store.frames(5), [1, 3, 5])
+        np.testing.assert_array_equal(store.boxes(0)[:, 0], range(6))
+        np.testing.assert_array_equal(store.column(5, "betas"), np.stack([o["betas"] for _, o in rows[5]]))
+        maps = store.maps(0, "part_attention")
+        assert maps.dtype == np.float16 and maps.shape == (6, 24, 56, 56)
+        np.testing.assert_array_equal(maps, np.stack([o["part_attention"] for _, o in rows[0]]).astype(np.float16))
+        assert store.maps(0, "part_segmentation") is None
+        folder = store._folder.name
+    assert not os.path.exists(folder)
