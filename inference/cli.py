@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import UserError
-from .finalize import Smoothing
+from .smoothing import OneEuroParams
 
 CHECKPOINT_ENV = "PARE_BODY_CHECKPOINT"
 SMPL_ENV = "PARE_BODY_SMPL"
@@ -58,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--person", default="all",
                      help="which tracked people to keep: all, most-visible, or ids like 0,2 (default: all)")
     est.add_argument("--no-smooth", action="store_true", help="keep the raw per-frame estimate (videos)")
-    est.add_argument("--smooth-min-cutoff", type=float, default=Smoothing.min_cutoff,
+    est.add_argument("--smooth-min-cutoff", type=float, default=OneEuroParams.min_cutoff,
                      help="one-euro filter minimum cutoff, per frame (lower = smoother, more lag)")
-    est.add_argument("--smooth-beta", type=float, default=Smoothing.beta,
+    est.add_argument("--smooth-beta", type=float, default=OneEuroParams.beta,
                      help="one-euro filter speed coefficient (higher = less lag on fast motion)")
     est.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     est.add_argument("--batch-size", type=int, default=8)
@@ -107,7 +107,7 @@ def _estimate(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
     meta = run_estimate(
         args.input, checkpoint, smpl, args.output,
         bbox_xywh=parse_bbox(args.bbox), detect=not args.no_detect, person=args.person,
-        smoothing=None if args.no_smooth else Smoothing(args.smooth_min_cutoff, args.smooth_beta),
+        smoothing=None if args.no_smooth else OneEuroParams(args.smooth_min_cutoff, args.smooth_beta),
         device=args.device, batch_size=args.batch_size,
         focal_length=args.focal_length, precision=args.precision,
         frame_range=FrameRange.parse(args.frame_range, args.stride),

@@ -18,7 +18,8 @@ from .camera import default_focal_length
 from .crop import crop_person, square_box
 from .errors import UserError
 from .estimator import Estimator, pick_device
-from .finalize import RawTrack, Smoothing, finalize_track
+from .finalize import RawTrack, finalize_track
+from .smoothing import OneEuroParams
 from .frames import FrameRange, FrameSource, open_frames
 from .person_boxes import DetectedPeople, FixedBox, centred_box
 from .result_file import write_result
@@ -101,7 +102,7 @@ def run_estimate(input_path: str | Path, checkpoint: str | Path, smpl: str | Pat
                  bbox_xywh: np.ndarray | None = None, detect: bool = True, person: str = "all",
                  device: str = "auto", batch_size: int = 8, precision: str = "fp32",
                  focal_length: float | None = None, frame_range: FrameRange = FrameRange(),
-                 smoothing: Smoothing | None = Smoothing(), progress: Progress | None = None,
+                 smoothing: OneEuroParams | None = OneEuroParams(), progress: Progress | None = None,
                  should_stop: Callable[[], bool] | None = None) -> dict:
     """The whole job; returns the meta written. Raises UserError for anything the user can fix.
 
@@ -138,7 +139,7 @@ def run_estimate(input_path: str | Path, checkpoint: str | Path, smpl: str | Pat
         if frames_read == 0:
             raise UserError(f"No frame could be read from {source.path}")
         still = source.kind == "image"
-        chosen = [t for t in people.chosen_tracks(person, still) if t in store.track_ids()]
+        chosen = [t for t in people.chosen_tracks(person, frames_read) if t in store.track_ids()]
         if not chosen:
             raise UserError(f"Nobody was found in {source.path.name}. If a person is there, pass their box "
                             "with --bbox X,Y,W,H (pixels).")

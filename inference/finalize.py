@@ -16,15 +16,7 @@ from .crop import square_box
 from .estimator import Estimator
 from .models.rotation import rotmat_to_axis_angle
 from .result_file import PersonTrack
-
-
-@dataclass(frozen=True)
-class Smoothing:
-    """One-euro filter settings (per frame; PARE's demo defaults). None anywhere means: raw estimate."""
-
-    min_cutoff: float = 0.004
-    beta: float = 1.0
-    d_cutoff: float = 1.0
+from .smoothing import OneEuroParams, constant_shape, smooth_rotations, smooth_translation
 
 
 @dataclass
@@ -41,14 +33,13 @@ class RawTrack:
 
 
 def finalize_track(raw: RawTrack, estimator: Estimator, width: int, height: int, focal_length: float,
-                   smoothing: Smoothing | None) -> PersonTrack:
-    """Smoothed (or raw) parameters + the full-image perspective camera + joints in 3D and 2D."""
+                   smoothing: OneEuroParams | None) -> PersonTrack:
+    """Smoothed (zero-lag one-euro; None keeps the raw estimate) parameters + the full-image perspective
+    camera + joints in 3D and 2D."""
     boxes_cxcywh = square_box(raw.box_xywh)
     cam_t = crop_cam_to_camera_translation(raw.crop_cam, boxes_cxcywh, width, height, focal_length)
     pose, betas = raw.pose_rotmat, raw.betas
     if smoothing is not None and len(raw.frame) > 1:
-        from .smoothing import constant_shape, smooth_rotations, smooth_translation
-
         settings = (smoothing.min_cutoff, smoothing.beta, smoothing.d_cutoff)
         pose = smooth_rotations(pose, raw.frame, *settings)
         cam_t = smooth_translation(cam_t, raw.frame, *settings)

@@ -31,7 +31,7 @@ class FixedBox:
     def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray]]:
         return [(0, self.box)]
 
-    def chosen_tracks(self, choice: str, still: bool) -> list[int]:
+    def chosen_tracks(self, choice: str, frames_read: int) -> list[int]:
         if choice not in ("all", "most-visible", "0"):
             raise UserError(f"--person {choice!r}: with a fixed box there is one person, id 0")
         return [0]
@@ -52,10 +52,11 @@ class DetectedPeople:
     def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray]]:
         return self.tracker.update(frame_index, self.detector.detect(image))
 
-    def chosen_tracks(self, choice: str, still: bool) -> list[int]:
-        """Track ids to keep: real people (not one-frame flickers or tiny far-away boxes), then `choice`."""
-        from .people.tracking import choose_tracks, keep_tracks
+    def chosen_tracks(self, choice: str, frames_read: int) -> list[int]:
+        """Track ids to keep: real people (not flickers or tiny far-away boxes; a clip shorter than the
+        minimum track length keeps tracks as long as the clip), then `choice`."""
+        from .people.tracking import MIN_FRAMES, choose_tracks, keep_tracks
 
         summaries = self.tracker.finish()
-        kept = keep_tracks(summaries, min_frames=1) if still else keep_tracks(summaries)
+        kept = keep_tracks(summaries, min_frames=min(MIN_FRAMES, frames_read))
         return choose_tracks([s for s in summaries if s.id in kept], choice)

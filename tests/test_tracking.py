@@ -1,0 +1,182 @@
+"""Online tracker on generated box sequences: crossing, occlusion, entry/exit, flickers, tiny people, jitter."""
+import itertools
+
+import numpy as np
+import pytest
+
+from inference.errors import UserError
+from inference.people.tracking import (OnlineTracker, TrackSummary, box_iou, choose_tracks, keep_tracks,
+                                       min_cost_assignment)
+
+JITTER = 0.02  # detector box noise, as a fraction of the person's height (a few pixels on a 200 px person)
+
+
+def person(frames, x0, vx, y=100.0, height=200.0, width=80.0, jitter=JITTER, seed=0):
+    """{frame: (x, y, w, h, score)} of one walker moving vx px/frame, with seeded box jitter."""
+    rng = np.random.default_rng(seed)
+    boxes = {}
+    for f in frames:
+        n = rng.normal(size=4) * jitter * height
+        w, h = width + n[2], height + n[3]
+        cx, cy = x0 + vx * f + n[0], y + height / 2 + n[1]
+        boxes[f] = np.array([cx - w / 2, cy - h / 2, w, h, 0.9])
+    return boxes
+
+
+def run(people, frames, tracker=None):
+    """Feed each frame's detections (shuffled) -> ({(person, frame): (id, box)}, tracker)."""
+    tracker = tracker or OnlineTracker()
+    rng = np.random.default_rng(123)
+    seen = {}
+    for f in frames:
+        present = [p for p, boxes in enumerate(people) if f in boxes]
+        order = rng.permutation(len(present))  # detection order must not matter
+        dets = np.array([people[present[i]][f] for i in order]).reshape(-1, 5)
+        for i, (track_id, box) in zip(order, tracker.update(f, dets)):
+            seen[(present[i], f)] = (track_id, box)
+    return seen, tracker
+
+
+def ids_of(seen, p):
+    return {track_id for (q, _), (track_id, _) in seen.items() if q == p}
+
+
+def test_hungarian_matches_brute_force_including_forbidden_pairs_and_ties():
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        rows, cols = rng.integers(1, 6, size=2)
+        cost = rng.random((rows, cols))
+        if rng.random() < 0.3:
+            cost = np.round(cost * 3)  # ties
+        cost[rng.random((rows, cols)) < 0.3] = np.inf
+        got = min_cost_assignment(cost)
+        assert len({r for r, _ in got}) == len({c for _, c in got}) == len(got)
+        assert all(np.isfinite(cost[r, c]) for r, c in got)
+        best = None
+        small, transposed = (cost, False) if rows <= cols else (cost.T, True)
+        for perm in itertools.permutations(range(small.shape[1]), small.shape[0]):
+            pairs = [(r, c) for r, c in enumerate(perm) if np.isfinite(small[r, c])]
+            key = (-len(pairs), sum(small[r, c] for r, c in pairs))
+            if best is None or key[0] < best[0] or (key[0] == best[0] and key[1] < best[1] - 1e-12):
+                best = key
+        total = sum(cost[r, c] for r, c in got)
+        assert -len(got) == best[0] and total == pytest.approx(best[1], abs=1e-9)
+
+
+def test_box_iou():
+    a = np.array([[0, 0, 10, 10.0]])
+    b = np.array([[0, 0, 10, 10.0], [5, 0, 10, 10.0], [20, 20, 5, 5.0]])
+    np.testing.assert_allclose(box_iou(a, b), [[1.0, 50 / 150, 0.0]])
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+@pytest.mark.parametrize("hide_back_person", [False, True])
+def test_two_people_crossing_keep_their_ids(stride, hide_back_person):
+    frames = range(0, 100, stride)
+    front = person(frames, x0=100, vx=6, height=220, seed=1)
+    back = person(frames, x0=700, vx=-6, height=190, y=110, seed=2)
+    if hide_back_person:  # the detector loses the person behind while the two overlap (about 14 frames)
+        back = {f: b for f, b in back.items() if abs((100 + 6 * f) - (700 - 6 * f)) > 80}
+    seen, tracker = run([front, back], frames)
+    assert len(ids_of(seen, 0)) == 1 and len(ids_of(seen, 1)) == 1
+    assert ids_of(seen, 0) != ids_of(seen, 1)
+    assert len(tracker.finish()) == 2
+
+
+def test_short_occlusion_keeps_the_id():
+    walker = person(range(80), x0=50, vx=4, seed=3)
+    walker = {f: b for f, b in walker.items() if not 30 <= f < 38}  # hidden for 8 frames
+    seen, tracker = run([walker], range(80))
+    assert len(ids_of(seen, 0)) == 1
+    (summary,) = tracker.finish()
+    assert (summary.first_frame, summary.last_frame, summary.frames_seen) == (0, 79, 72)
+
+
+def test_entry_and_exit():
+    a = person(range(0, 60), x0=100, vx=3, seed=4)
+    b = person(range(30, 140), x0=900, vx=-2, seed=5)
+    c = person(range(120, 160), x0=100 + 3 * 59 - 3 * 120, vx=3, seed=6)  # where `a` left, 61 frames later
+    seen, tracker = run([a, b, c], range(160), OnlineTracker(max_gap=30))
+    ids = [ids_of(seen, p) for p in range(3)]
+    assert all(len(i) == 1 for i in ids) and len(set.union(*ids)) == 3
+    by_id = {s.id: s for s in tracker.finish()}
+    sa, sb, sc = (by_id[next(iter(i))] for i in ids)
+    assert (sa.first_frame, sa.last_frame) == (0, 59)
+    assert (sb.first_frame, sb.last_frame, sb.frames_seen) == (30, 139, 110)
+    assert (sc.first_frame, sc.last_frame) == (120, 159) and sc.id > sb.id
+
+
+def test_a_one_frame_false_positive_and_a_tiny_far_person_are_dropped():
+    walker = person(range(60), x0=100, vx=3, seed=7)
+    flicker = {20: np.array([500, 50, 60, 150, 0.6])}
+    tiny = person(range(60), x0=900, vx=1, height=30, width=12, seed=8)
+    seen, tracker = run([walker, flicker, tiny], range(60))
+    summaries = tracker.finish()
+    assert len(summaries) == 3
+    kept = keep_tracks(summaries)
+    assert kept == ids_of(seen, 0)
+    assert ids_of(seen, 2) <= {s.id for s in summaries}  # the tiny person was tracked, then dropped
+    assert keep_tracks(summaries, min_frames=1, min_height_px=0) == {s.id for s in summaries}
+
+
+def test_fast_small_person_reversing_is_kept_by_the_centre_fallback():
+    frames = range(40)
+    x = np.where(np.arange(40) < 20, 12.0 * np.arange(40), 12.0 * (40 - np.arange(40)))  # turns at frame 20
+    walker = {f: np.array([x[f], 300, 30, 80, 0.8]) for f in frames}
+    seen, tracker = run([walker], frames)
+    # the prediction overshoots by 24 px on a 30 px wide box: IoU ~0.1, centre 0.3 heights away
+    assert len(ids_of(seen, 0)) == 1
+
+
+def test_jittery_boxes_are_smoothed_without_lag():
+    height, frames = 200.0, range(200)
+    raw = {"still": person(frames, x0=300, vx=0, height=height, seed=9),
+           "walking": person(frames, x0=100, vx=5, height=height, seed=10)}
+    for name, boxes in raw.items():
+        seen, _ = run([boxes], frames)
+        truth = np.array([100 + 5 * f if name == "walking" else 300 for f in frames])
+        centre_raw = np.array([boxes[f][0] + boxes[f][2] / 2 for f in frames])
+        centre_out = np.array([seen[(0, f)][1][0] + seen[(0, f)][1][2] / 2 for f in frames])
+        err_raw, err_out = (centre_raw - truth)[20:], (centre_out - truth)[20:]
+        jitter_raw, jitter_out = np.diff(centre_raw).std(), np.diff(centre_out).std()
+        print(f"{name}: rms error {np.sqrt(np.mean(err_raw ** 2)):.2f} -> {np.sqrt(np.mean(err_out ** 2)):.2f} px, "
+              f"frame-to-frame jitter {jitter_raw:.2f} -> {jitter_out:.2f} px, mean offset {err_out.mean():.2f} px")
+        assert jitter_out < jitter_raw / 2.5
+        assert np.sqrt(np.mean(err_out ** 2)) < 0.7 * np.sqrt(np.mean(err_raw ** 2))
+        # no lag behind the walker: under 2 px on 200 px (a low-pass as steady would trail by 7.5 px)
+        assert abs(err_out.mean()) < 0.01 * height
+        size_out = np.array([seen[(0, f)][1][3] for f in frames])
+        assert np.diff(size_out).std() < np.diff([boxes[f][3] for f in frames]).std() / 2.5
+
+
+def test_smoothing_off_returns_the_raw_boxes():
+    boxes = person(range(30), x0=100, vx=4, seed=11)
+    seen, _ = run([boxes], range(30), OnlineTracker(box_smoothing=None))
+    for f in range(30):
+        np.testing.assert_array_equal(seen[(0, f)][1], boxes[f][:4])
+
+
+def test_empty_frames_bad_boxes_and_frame_order():
+    tracker = OnlineTracker()
+    assert tracker.update(0, np.zeros((0, 5))) == []
+    out = tracker.update(1, np.array([[10, 10, 0, 50, 0.9], [10, 10, 20, np.nan, 0.9], [10, 10, 20, 50, 0.9]]))
+    assert len(out) == 1
+    np.testing.assert_allclose(out[0][1], [10, 10, 20, 50], rtol=1e-12)
+    with pytest.raises(ValueError):
+        tracker.update(1, np.zeros((0, 5)))
+
+
+def summaries():
+    return [TrackSummary(0, 0, 50, 40, 120.0, 0.9), TrackSummary(2, 10, 90, 60, 100.0, 0.8),
+            TrackSummary(5, 0, 99, 60, 180.0, 0.7)]
+
+
+def test_choose_tracks():
+    assert choose_tracks(summaries(), "all") == [0, 2, 5]
+    assert choose_tracks(summaries(), "most-visible") == [5]  # 60 frames like id 2, but taller
+    assert choose_tracks(summaries(), " 5, 0,5 ") == [5, 0]
+    assert choose_tracks([], "all") == [] and choose_tracks([], "most-visible") == []
+    with pytest.raises(UserError, match=r"no track 3.*tracks found: 0, 2, 5"):
+        choose_tracks(summaries(), "0,3")
+    with pytest.raises(UserError, match="tracks found: 0, 2, 5"):
+        choose_tracks(summaries(), "first")
