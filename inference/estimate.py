@@ -81,7 +81,7 @@ def estimate_people(estimator: Estimator, source: FrameSource, people: FixedBox 
     return frames_read, last_index
 
 
-def _raw_track(store: TrackStore, track_id: int) -> RawTrack:
+def raw_track(store: TrackStore, track_id: int) -> RawTrack:
     return RawTrack(frame=store.frames(track_id), box_xywh=store.boxes(track_id),
                     pose_rotmat=store.column(track_id, "pose_rotmat"), betas=store.column(track_id, "betas"),
                     crop_cam=store.column(track_id, "crop_cam"),
@@ -144,7 +144,7 @@ def run_estimate(input_path: str | Path, checkpoint: str | Path, smpl: str | Pat
             raise UserError(f"Nobody was found in {source.path.name}. If a person is there, pass their box "
                             "with --bbox X,Y,W,H (pixels).")
         smoothing = None if still else smoothing
-        tracks = [finalize_track(_raw_track(store, t), estimator, source.width, source.height, focal, smoothing)
+        tracks = [finalize_track(raw_track(store, t), estimator, source.width, source.height, focal, smoothing)
                   for t in chosen]
         meta = {
             "image_width": source.width,

@@ -138,3 +138,46 @@ def test_user_errors_are_one_clear_line(tmp_path, args, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_two_people_in_a_generated_video_become_two_tracks(spin_checkpoint, tmp_path):
+    """Two sample people drifting apart on a plain background: detector + tracker give one track each."""
+    samples = ROOT / "assets" / "samples"
+    people = [cv2.resize(cv2.imread(str(samples / name)), (240, 240)) for name in ("astronaut.jpg", "cameraman.png")]
+    video = tmp_path / "two.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (640, 480))
+    starts = []
+    for i in range(8):
+        frame = np.full((480, 640, 3), 90, np.uint8)
+        xs = (60 - 4 * i, 340 + 4 * i)
+        for person, x in zip(people, xs):
+            frame[120:360, x:x + 240] = person
+        starts.append(xs)
+        writer.write(frame)
+    writer.release()
+    out = tmp_path / "two.npz"
+    done = run_cli("--input", str(video), "--checkpoint", str(spin_checkpoint), "--smpl", str(SMPL),
+                   "--output", str(out), "--progress", "none")
+    assert done.returncode == 0, done.stderr
+    result = np.load(out, allow_pickle=False)
+    meta = json.loads(str(result["meta"]))
+    assert meta["persons"] == [0, 1] and meta["frame_count"] == 8
+    centres = []
+    for p in (0, 1):
+        np.testing.assert_array_equal(result[f"person_{p}/frame"], range(8))
+        box = result[f"person_{p}/bbox_xywh"]
+        centres.append(box[:, 0] + box[:, 2] / 2)
+        assert np.isfinite(result[f"person_{p}/joints2d"]).all()
+    left, right = sorted(centres, key=lambda c: c[0])
+    # Each track follows its own person: inside that person's pasted square, moving with it.
+    assert all(x < c < x + 240 for c, (x, _) in zip(left, starts))
+    assert all(x < c < x + 240 for c, (_, x) in zip(right, starts))
+    assert abs(left[-1] - left[0] + 28) < 5 and abs(right[-1] - right[0] - 28) < 5  # moved 7 x 4 px apart
+
+
+def test_nobody_found_is_a_clear_error(spin_checkpoint, tmp_path):
+    out = tmp_path / "r.npz"
+    done = run_cli("--input", str(ROOT / "assets" / "samples" / "rocket.jpg"), "--checkpoint", str(spin_checkpoint),
+                   "--smpl", str(SMPL), "--output", str(out))
+    assert done.returncode == 2 and "Nobody was found in rocket.jpg" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()

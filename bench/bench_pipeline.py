@@ -1,0 +1,99 @@
+"""End-to-end frames/s of the estimate pipeline against the network alone, measured in the same run.
+
+A clip is generated (a license-free sample person pasted at a drifting position on a textured background,
+written as MJPG) at 640x480 and 1920x1080. "Network alone" runs the estimator on the same number of
+already-normalised crops in the same batches; "pipeline" is decode + detect + track + crop (in the
+background thread) + network + smoothing + camera + joints. The issue's aim: the rest of the pipeline adds at
+most 15 % to the network's time.
+
+    python bench/bench_pipeline.py [--frames 48] [--threads 2] [--batch-size 8] [--precision fp32]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from inference.body_model import SMPLBody  # noqa: E402
+from inference.estimate import estimate_people, raw_track  # noqa: E402
+from inference.estimator import Estimator  # noqa: E402
+from inference.finalize import finalize_track  # noqa: E402
+from inference.frames import open_frames  # noqa: E402
+from inference.models import build_model  # noqa: E402
+from inference.models.fusion import prepare_for_inference  # noqa: E402
+from inference.person_boxes import DetectedPeople  # noqa: E402
+from inference.smoothing import OneEuroParams  # noqa: E402
+from inference.smpl_file import read_smpl_model  # noqa: E402
+from inference.track_store import TrackStore  # noqa: E402
+from weight_rule import REFERENCE, rule_state_dict  # noqa: E402
+
+PERSON = ROOT / "assets" / "samples" / "astronaut.jpg"
+
+
+def write_clip(path: Path, width: int, height: int, frames: int) -> None:
+    """A person (the sample photo, scaled to 60 % of the frame height) drifting over a textured background."""
+    person = cv2.imread(str(PERSON))
+    side = int(0.6 * height)
+    person = cv2.resize(person, (side, side), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(0)
+    background = cv2.GaussianBlur(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), (0, 0), 8)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (width, height))
+    for i in range(frames):
+        frame = background.copy()
+        x = int((width - side) * (0.2 + 0.6 * i / max(frames - 1, 1)))
+        y = (height - side) // 2
+        frame[y:y + side, x:x + side] = person
+        writer.write(frame)
+    writer.release()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    network = build_model("pare_hrnet32")
+    network.load_state_dict(rule_state_dict("pare_hrnet32_state_dict.tsv"))
+    body = SMPLBody(read_smpl_model(REFERENCE / "synthetic_SMPL_NEUTRAL.pkl")).eval()
+    estimator = Estimator("pare_hrnet32", prepare_for_inference(network), body, torch.device("cpu"),
+                          args.precision)
+    print(f"HRNet-W32 PARE pipeline, {args.frames} frames, batch {args.batch_size}, {args.precision}, "
+          f"{torch.get_num_threads()} threads")
+    print(f"{'size':>10} {'people/frame':>12} {'network fps':>11} {'pipeline fps':>12} {'overhead':>9}")
+    with tempfile.TemporaryDirectory() as folder:
+        for width, height in ((640, 480), (1920, 1080)):
+            clip = Path(folder) / f"clip_{width}.avi"
+            write_clip(clip, width, height, args.frames)
+            source = open_frames(clip)
+            estimator.run(np.zeros((1, 224, 224, 3), np.uint8))  # warm-up
+            start = time.perf_counter()
+            with TrackStore() as store:
+                people = DetectedPeople()
+                frames_read, _ = estimate_people(estimator, source, people, store, args.batch_size)
+                for track in people.chosen_tracks("all", frames_read):
+                    finalize_track(raw_track(store, track), estimator, width, height, 1000.0, OneEuroParams())
+                crops = sum(len(store.frames(t)) for t in store.track_ids())
+            pipeline = time.perf_counter() - start
+            images = torch.randn(args.batch_size, 3, 224, 224)
+            start = time.perf_counter()
+            for first in range(0, crops, args.batch_size):
+                estimator.run_tensors(images[:min(args.batch_size, crops - first)])
+            alone = time.perf_counter() - start
+            print(f"{width}x{height:<5} {crops / frames_read:12.2f} {frames_read / alone:11.2f} "
+                  f"{frames_read / pipeline:12.2f} {pipeline / alone - 1:8.1%}")
+
+
+if __name__ == "__main__":
+    main()

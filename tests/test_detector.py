@@ -1,0 +1,132 @@
+"""The bundled person detector: license-free photos of people, nobody, frame sizes, faithful conversion."""
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from inference.errors import UserError
+from inference.image_io import read_image_rgb
+from inference.people.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, PersonDetector
+from inference.people.graph_program import GraphProgram
+
+SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
+
+# Hand-drawn boxes [x, y, w, h] around each person in the samples (assets/samples/LICENSES.md).
+ASTRONAUT = [20, 12, 345, 500]  # upper body, facing the camera
+CAMERAMAN = [0, 62, 330, 450]  # side view, down to the knees
+ASCENT_BACKPACKER = [398, 240, 114, 160]  # seen from behind, legs hidden by the railing
+
+
+@pytest.fixture(scope="module")
+def detector() -> PersonDetector:
+    return PersonDetector.load()
+
+
+def iou(a, b) -> float:
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a[:4], b[:4]
+    w = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
+
+
+def best_iou(boxes: np.ndarray, expected) -> float:
+    return max((iou(row, expected) for row in boxes), default=0.0)
+
+
+def check_contract(boxes: np.ndarray, image: np.ndarray) -> None:
+    height, width = image.shape[:2]
+    assert boxes.dtype == np.float32 and boxes.ndim == 2 and boxes.shape[1] == 5
+    assert np.all(np.diff(boxes[:, 4]) <= 0), "sorted by score, best first"
+    assert np.all(boxes[:, 4] >= DEFAULT_SCORE_THRESHOLD) and np.all(boxes[:, 4] <= 1)
+    assert np.all(boxes[:, :2] >= 0) and np.all(boxes[:, 2:4] > 0)
+    assert np.all(boxes[:, 0] + boxes[:, 2] <= width + 1e-3) and np.all(boxes[:, 1] + boxes[:, 3] <= height + 1e-3)
+
+
+@pytest.mark.parametrize("name,expected,min_iou", [
+    ("astronaut.jpg", ASTRONAUT, 0.75),
+    ("cameraman.png", CAMERAMAN, 0.75),
+    ("ascent.png", ASCENT_BACKPACKER, 0.6),
+])
+def test_each_person_in_a_photo_gets_a_box_that_covers_them(detector, name, expected, min_iou):
+    image = read_image_rgb(SAMPLES / name)
+    boxes = detector.detect(image)
+    check_contract(boxes, image)
+    assert best_iou(boxes, expected) >= min_iou, boxes
+
+
+def test_one_box_per_person_in_a_single_person_photo(detector):
+    boxes = detector.detect(read_image_rgb(SAMPLES / "astronaut.jpg"))
+    assert len(boxes) == 1
+
+
+@pytest.mark.parametrize("image", [
+    read_image_rgb(SAMPLES / "rocket.jpg"),  # a launch site, nobody in it
+    np.full((480, 640, 3), (90, 140, 60), np.uint8),
+    np.zeros((240, 320, 3), np.uint8),
+], ids=["rocket-launch", "flat-green", "black"])
+def test_nobody_yields_no_box(detector, image):
+    boxes = detector.detect(image)
+    assert boxes.shape == (0, 5) and boxes.dtype == np.float32
+
+
+@pytest.mark.parametrize("width,height", [(320, 240), (640, 480), (1280, 720), (1920, 1080), (1080, 1920),
+                                          (480, 640)])
+def test_box_is_in_the_pixels_of_frames_of_any_size_and_orientation(detector, width, height):
+    """The cameraman photo pasted, scaled to half the frame height, off-centre into a flat frame."""
+    photo = read_image_rgb(SAMPLES / "cameraman.png")
+    side = min(height // 2, width // 2)
+    scale = side / photo.shape[0]
+    frame = np.full((height, width, 3), (96, 120, 80), np.uint8)
+    left, top = width - side - width // 10, height - side - height // 10
+    frame[top:top + side, left:left + side] = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
+    expected = [left + CAMERAMAN[0] * scale, top + CAMERAMAN[1] * scale, CAMERAMAN[2] * scale,
+                CAMERAMAN[3] * scale]
+    boxes = detector.detect(frame)
+    check_contract(boxes, frame)
+    assert best_iou(boxes, expected) >= 0.7, (boxes, expected)
+
+
+def test_same_boxes_from_a_worker_thread(detector):
+    image = read_image_rgb(SAMPLES / "cameraman.png")
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        in_thread = worker.submit(PersonDetector.load().detect, image).result()
+    np.testing.assert_allclose(in_thread, detector.detect(image), atol=1e-4)
+
+
+def test_rejects_what_is_not_an_rgb_uint8_image(detector):
+    with pytest.raises(ValueError):
+        detector.detect(np.zeros((48, 64), np.uint8))
+    with pytest.raises(ValueError):
+        detector.detect(np.zeros((48, 64, 3), np.float32))
+
+
+def test_missing_model_file_is_a_user_error_naming_it(tmp_path):
+    missing = tmp_path / "nanodet_g_416_coco.npz"
+    with pytest.raises(UserError, match="nanodet_g_416_coco.npz"):
+        PersonDetector.load(missing)
+
+
+# Outputs of the published TensorFlow.js graph (tfjs-converter 4.x, CPU backend) for the input
+# numpy.random.RandomState(0).standard_normal((1, 3, 416, 416)): per output shape, [0, 100, :4] and the maximum.
+TFJS_REFERENCE = {
+    (1, 169, 80): ([0.039725486, 0.011035412, 0.016170144, 0.010173028], 0.24391754),
+    (1, 169, 44): ([-0.40770528, 0.07147671, 0.23338200, 0.45337552], 3.979638),
+    (1, 676, 80): ([0.017409811, 0.005862611, 0.007975532, 0.005605021], 0.024414264),
+    (1, 676, 44): ([-0.16564168, 0.31932977, 0.31960711, 0.68789881], 1.9466501),
+    (1, 2704, 80): ([0.004622615, 0.009220167, 0.004637362, 0.004067320], 0.036180444),
+    (1, 2704, 44): ([0.32612485, 0.79952878, 0.54754686, 0.85341471], 4.597067),
+}
+
+
+def test_converted_network_reproduces_the_published_graph():
+    program = GraphProgram.load(MODEL_PATH)
+    noise = np.random.RandomState(0).standard_normal((1, 3, 416, 416)).astype(np.float32)
+    outputs = program(torch.from_numpy(noise))
+    assert sorted(tuple(out.shape) for out in outputs) == sorted(TFJS_REFERENCE)
+    for out in outputs:
+        entries, maximum = TFJS_REFERENCE[tuple(out.shape)]
+        np.testing.assert_allclose(out[0, 100, :4].numpy(), entries, atol=1e-4)
+        assert abs(float(out.max()) - maximum) < 1e-4
