@@ -6,17 +6,25 @@ defines the classes; `register` hands them to Blender.
 """
 import bpy
 
-from .addon import panel
-from .addon.operators import import_result
+from .addon import estimate_run, legend, panel, preferences, properties
+from .addon.operators import cancel_estimate, estimate_body, import_result, setup_environment
 
-CLASSES = (*import_result.CLASSES, *panel.CLASSES)
+CLASSES = (*properties.CLASSES, *preferences.CLASSES, *import_result.CLASSES, *estimate_body.CLASSES,
+           *cancel_estimate.CLASSES, *setup_environment.CLASSES, *panel.CLASSES)
 
 
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
+    properties.register()
+    legend.register()
+    bpy.app.handlers.load_pre.append(estimate_run.stop_before_load)
 
 
 def unregister() -> None:
+    estimate_run.stop_before_load()
+    bpy.app.handlers.load_pre.remove(estimate_run.stop_before_load)
+    legend.unregister()
+    properties.unregister()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -7,9 +7,10 @@
 Runs from any working directory. The scene starts empty (factory settings; a .blend opened on Blender's
 command line is discarded). Background Blender runs no timers or modal operators, so everything here is
 synchronous: with --input the inference worker (`python -m inference estimate`, in the interpreter given by
---python, which must have torch) runs to the end before the scene is built. The .blend is saved under a
-temporary name in the output folder and renamed only when complete, so a failure never leaves a half-written
-file. Exit status: 0 done, 2 a problem with the inputs (one line on stderr, no traceback), 130 cancelled.
+--python, which must have torch, or else the first one found where torch imports) runs to the end before the
+scene is built; with --overlays the part-map frames are written next. The .blend (and the overlay folder) is
+saved under a temporary name in the output folder and renamed only when complete, so a failure never leaves a
+half-written file. Exit status: 0 done, 2 a problem with the inputs (one line on stderr, no traceback), 130 cancelled.
 """
 from __future__ import annotations
 
@@ -58,10 +59,20 @@ def parse_arguments(arguments: list[str]) -> argparse.Namespace:
     parser.add_argument("--smpl", default=os.environ.get(SMPL_ENV), help=f"SMPL model file (default ${SMPL_ENV})")
     parser.add_argument("--checkpoint", default=os.environ.get(CHECKPOINT_ENV),
                         help=f"PARE checkpoint, with --input (default ${CHECKPOINT_ENV})")
-    parser.add_argument("--python", default=os.environ.get(PYTHON_ENV, sys.executable),
-                        help=f"interpreter with torch for the worker, with --input (default ${PYTHON_ENV}, "
-                             f"else this interpreter)")
+    parser.add_argument("--python", default=os.environ.get(PYTHON_ENV),
+                        help=f"interpreter with torch for the worker, with --input (default ${PYTHON_ENV}, else "
+                             f"the first of the source's .venv and this interpreter where torch imports)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--frame-range", help="with --input: START:END source frames, END exclusive")
+    parser.add_argument("--stride", type=int, default=1, help="with --input: use every N-th frame")
+    parser.add_argument("--person", default="all", help="with --input: all, most-visible, or track ids like 0,2")
+    parser.add_argument("--bbox", help="with --input: one person's box X,Y,W,H in pixels, in every frame")
+    parser.add_argument("--no-smooth", action="store_true", help="with --input: keep the raw per-frame estimate")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                        help="with --input: the network's precision (fp32 reproduces the official outputs)")
+    parser.add_argument("--overlays", type=lambda text: [kind for kind in text.split(",") if kind],
+                        default=[], help="part-map overlays to make: attention, segmentation or both "
+                                         "(comma separated); the frames go to a folder beside the .blend")
     parser.add_argument("--keep-result", type=Path, help="with --input: also keep the result file here")
     parser.add_argument("--frame-start", type=int, default=1, help="scene frame of source frame 0 (default 1)")
     parser.add_argument("--no-pose-correctives", action="store_true",
@@ -85,9 +96,12 @@ def hidden_temporary(beside: Path, suffix: str) -> Path:
 
 @contextlib.contextmanager
 def removed_afterwards(path: Path) -> Iterator[Path]:
+    """`path` (a file or a folder) is gone afterwards, unless it was moved away."""
     try:
         yield path
     finally:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
@@ -99,29 +113,65 @@ def save_atomically(output: Path) -> None:
         os.replace(temporary, output)
 
 
+def worker_python(args: argparse.Namespace, user_error: type[Exception]) -> str:
+    """The interpreter given, else the first candidate where torch and the estimator import."""
+    if args.python:
+        return args.python
+    interpreter = import_from_package("addon.interpreter")
+    search = interpreter.InterpreterSearch(interpreter.candidate_interpreters(None))
+    if search.run_to_end() is None:
+        raise user_error(interpreter.not_found_message(search.rejected, f"pass --python or set ${PYTHON_ENV}"))
+    return search.found
+
+
 def estimate(args: argparse.Namespace, result: Path, user_error: type[Exception]) -> None:
     """Run the inference worker to the end, writing `result`; progress goes to stderr."""
     worker = import_from_package("addon.worker")
     if not args.checkpoint:
         raise user_error(f"No PARE checkpoint given: pass --checkpoint or set ${CHECKPOINT_ENV}")
     job = worker.EstimateJob(input=str(Path(args.input).expanduser().resolve()), checkpoint=args.checkpoint,
-                             smpl=args.smpl, output=str(result), device=args.device)
+                             smpl=args.smpl, output=str(result), device=args.device, bbox=args.bbox,
+                             person=args.person, frame_range=args.frame_range, stride=args.stride,
+                             smooth=not args.no_smooth, precision=args.precision)
 
     def show(event: dict) -> None:
         if event["event"] == "progress":
             print(f"{event['stage']}: {event['done']}/{event['total']}", file=sys.stderr, flush=True)
     try:
-        worker.run_worker(args.python, job, show)
+        worker.run_worker(worker_python(args, user_error), job, show)
     except worker.WorkerError as error:
         raise user_error(str(error)) from None
 
 
+def write_overlays(args: argparse.Namespace, result: Path, folder: Path) -> tuple:
+    """The requested overlay frames under `folder`; their sequences for the scene builder."""
+    overlay_frames = import_from_package("addon.overlay_frames")
+    read_result = import_from_package("inference.result_file").read_result
+    request = overlay_frames.OverlayRequest(tuple(args.overlays))
+    loaded = read_result(result, include_maps=True)
+    for done, total in overlay_frames.write_overlays(loaded, request, folder):
+        print(f"overlays: {done}/{total}", file=sys.stderr, flush=True)
+    return tuple(overlay_frames.overlay_sequences(loaded, request, folder))
+
+
 def build(args: argparse.Namespace, result: Path, output: Path, name: str):
+    """Build and save the scene; the overlay frames go to `<output name>_overlays/` beside it, written under a
+    temporary name first and swapped in only with the .blend, so a failure leaves the old ones (or none)."""
     scene_build = import_from_package("addon.scene_build")
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    options = scene_build.BuildOptions(frame_start=args.frame_start, pose_correctives=not args.no_pose_correctives)
-    report = scene_build.import_result_file(bpy.context, result, args.smpl, options, name=name)
-    save_atomically(output)
+    with removed_afterwards(hidden_temporary(output, "_overlays")) as temporary:
+        sequences = write_overlays(args, result, temporary) if args.overlays else ()
+        options = scene_build.BuildOptions(frame_start=args.frame_start,
+                                           pose_correctives=not args.no_pose_correctives, overlays=sequences)
+        report = scene_build.import_result_file(bpy.context, result, args.smpl, options, name=name)
+        if sequences:  # the images point at the final folder before the .blend is saved
+            final = output.with_name(f"{output.stem}_overlays")
+            for image in bpy.data.images:
+                image.filepath = image.filepath.replace(str(temporary), str(final))
+        save_atomically(output)
+        if sequences:
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(temporary, final)
     return report
 
 
@@ -132,6 +182,9 @@ def run(arguments: list[str]) -> int:
         if not args.smpl:
             raise user_error(f"No SMPL model given: pass --smpl or set ${SMPL_ENV}")
         output = checked_output(args.output, user_error)
+        unknown = set(args.overlays) - set(import_from_package("addon.overlay_frames").KINDS)
+        if unknown:
+            raise user_error(f"--overlays takes attention and/or segmentation, not {', '.join(sorted(unknown))}")
         if args.from_result is not None:
             report = build(args, args.from_result, output, f"PARE {args.from_result.stem}")
         else:

@@ -66,23 +66,32 @@ def load_footage(source: str, expected_size: tuple[int, int],
     return image, offset
 
 
-def _set_image_user(user: bpy.types.ImageUser, frame_start: int, offset: int, duration: int) -> None:
+def set_image_user(user: bpy.types.ImageUser, frame_start: int, offset: int, duration: int) -> None:
+    """Play an image sequence or movie from scene frame `frame_start`; `offset` = first file number - 1."""
     user.frame_start = frame_start
     user.frame_offset = offset
     user.frame_duration = duration
     user.use_auto_refresh = True
 
 
+def node_material(name: str) -> bpy.types.Material:
+    """A new material with an empty node tree. Blender 5.0 gives every material nodes (and deprecates
+    `use_nodes`); 4.2 to 4.x need it switched on."""
+    material = bpy.data.materials.new(name)
+    if material.node_tree is None:
+        material.use_nodes = True
+    material.node_tree.nodes.clear()
+    return material
+
+
 def _plane_material(name: str, image: bpy.types.Image, frame_start: int, offset: int,
                     duration: int) -> bpy.types.Material:
     """Emission only: the footage renders with its own colours, unlit and unshaded."""
-    material = bpy.data.materials.new(name)
-    material.use_nodes = True
+    material = node_material(name)
     nodes, links = material.node_tree.nodes, material.node_tree.links
-    nodes.clear()
     texture = nodes.new("ShaderNodeTexImage")
     texture.image = image
-    _set_image_user(texture.image_user, frame_start, offset, duration)
+    set_image_user(texture.image_user, frame_start, offset, duration)
     emission = nodes.new("ShaderNodeEmission")
     output = nodes.new("ShaderNodeOutputMaterial")
     links.new(texture.outputs["Color"], emission.inputs["Color"])
@@ -90,17 +99,11 @@ def _plane_material(name: str, image: bpy.types.Image, frame_start: int, offset:
     return material
 
 
-def add_footage(camera: bpy.types.Object, image: bpy.types.Image, offset: int, frame_start: int,
-                duration: int, depth_m: float, focal_length_px: float, image_size: tuple[int, int],
-                collection: bpy.types.Collection, name: str) -> bpy.types.Object:
-    """Show `image` as the camera background and on a plane `depth_m` in front of the camera, parented to it,
-    filling exactly the camera's view."""
-    camera.data.show_background_images = True
-    background = camera.data.background_images.new()
-    background.image = image
-    background.frame_method = "STRETCH"
-    background.alpha = 1.0
-    _set_image_user(background.image_user, frame_start, offset, duration)
+def camera_plane(camera: bpy.types.Object, name: str, material: bpy.types.Material, depth_m: float,
+                 focal_length_px: float, image_size: tuple[int, int],
+                 collection: bpy.types.Collection) -> bpy.types.Object:
+    """A plane `depth_m` in front of the camera, parented to it, filling exactly the camera's view, its UVs
+    spanning the image (0, 0 bottom-left)."""
     width, height = footage_plane_size(depth_m, focal_length_px, *image_size)
     mesh = bpy.data.meshes.new(name)
     corners = [(-width / 2, -height / 2, 0.0), (width / 2, -height / 2, 0.0), (width / 2, height / 2, 0.0),
@@ -108,7 +111,7 @@ def add_footage(camera: bpy.types.Object, image: bpy.types.Image, offset: int, f
     mesh.from_pydata(corners, [], [(0, 1, 2, 3)])
     uv = mesh.uv_layers.new(name="UVMap")
     uv.data.foreach_set("uv", [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0])
-    mesh.materials.append(_plane_material(name, image, frame_start, offset, duration))
+    mesh.materials.append(material)
     plane = bpy.data.objects.new(name, mesh)
     collection.objects.link(plane)
     plane.parent = camera
@@ -116,3 +119,17 @@ def add_footage(camera: bpy.types.Object, image: bpy.types.Image, offset: int, f
     plane.visible_shadow = False
     plane.hide_select = True
     return plane
+
+
+def add_footage(camera: bpy.types.Object, image: bpy.types.Image, offset: int, frame_start: int,
+                duration: int, depth_m: float, focal_length_px: float, image_size: tuple[int, int],
+                collection: bpy.types.Collection, name: str) -> bpy.types.Object:
+    """Show `image` as the camera background and on a plane `depth_m` in front of the camera."""
+    camera.data.show_background_images = True
+    background = camera.data.background_images.new()
+    background.image = image
+    background.frame_method = "STRETCH"
+    background.alpha = 1.0
+    set_image_user(background.image_user, frame_start, offset, duration)
+    material = _plane_material(name, image, frame_start, offset, duration)
+    return camera_plane(camera, name, material, depth_m, focal_length_px, image_size, collection)

@@ -1,20 +1,138 @@
-"""The sidebar panel: View3D > Sidebar > Body."""
+"""The sidebar panel: View3D > Sidebar > Body.
+
+The main panel holds what most runs need (input, frames, people, smoothing, overlays, Estimate Body) and,
+while a run goes on, its progress bar and Cancel; sub-panels hold the advanced options and, once overlay
+planes exist, their toggles and the colour legend. Errors are wrapped to the panel's width so a user reads
+the whole message.
+"""
 from __future__ import annotations
+
+import textwrap
 
 import bpy
 
+from .legend import part_icon
+from .operators.cancel_estimate import PAREBODY_OT_cancel_estimate
+from .operators.estimate_body import PAREBODY_OT_estimate_body
 from .operators.import_result import PAREBODY_OT_import_result
+from .overlay_frames import ATTENTION, SEGMENTATION
+from .overlay_planes import overlay_planes
+from .preferences import ADDON_PACKAGE
+from .smpl_rest import JOINT_NAMES
+
+PIXELS_PER_CHARACTER = 7  # roughly, at the default UI scale: how many characters fit a panel line
 
 
-class PAREBODY_PT_body(bpy.types.Panel):
-    bl_idname = "PAREBODY_PT_body"
-    bl_label = "PARE Body"
+def wrapped_lines(context: bpy.types.Context, text: str) -> list[str]:
+    width = context.region.width if context.region else 300
+    return textwrap.wrap(text, max(20, width // PIXELS_PER_CHARACTER)) or [""]
+
+
+def draw_message(layout: bpy.types.UILayout, context: bpy.types.Context, text: str, icon: str) -> None:
+    box = layout.box().column(align=True)
+    for index, line in enumerate(wrapped_lines(context, text)):
+        box.label(text=line, icon=icon if index == 0 else "BLANK1")
+
+
+class BodyPanel:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "Body"
 
+
+class PAREBODY_PT_body(BodyPanel, bpy.types.Panel):
+    bl_idname = "PAREBODY_PT_body"
+    bl_label = "PARE Body"
+
     def draw(self, context):
-        self.layout.operator(PAREBODY_OT_import_result.bl_idname, icon="IMPORT")
+        layout = self.layout
+        settings = context.scene.pare_body
+        job = context.window_manager.pare_body_job
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+
+        inputs = layout.column()
+        inputs.enabled = not job.running
+        inputs.prop(settings, "input_path")
+        inputs.prop(settings, "use_frame_range")
+        if settings.use_frame_range:
+            frames = inputs.column(align=True)
+            frames.prop(settings, "first_frame")
+            frames.prop(settings, "last_frame")
+        inputs.prop(settings, "stride")
+        inputs.prop(settings, "person_choice")
+        if settings.person_choice == "ids":
+            inputs.prop(settings, "person_ids")
+        inputs.prop(settings, "smooth")
+        overlays = inputs.column(heading="Overlays")
+        overlays.prop(settings, "overlay_attention")
+        if settings.overlay_attention:
+            overlays.prop(settings, "attention_part")
+        overlays.prop(settings, "overlay_segmentation")
+
+        if job.running:
+            layout.progress(factor=job.progress, type="BAR", text=job.stage)
+            layout.operator(PAREBODY_OT_cancel_estimate.bl_idname, icon="CANCEL")
+        else:
+            layout.operator(PAREBODY_OT_estimate_body.bl_idname, icon="ARMATURE_DATA")
+        if job.error:
+            draw_message(layout, context, job.error, "ERROR")
+        elif job.message:
+            draw_message(layout, context, job.message, "INFO")
+        layout.separator()
+        row = layout.row(align=True)
+        row.operator(PAREBODY_OT_import_result.bl_idname, icon="IMPORT")
+        row.operator("preferences.addon_show", text="", icon="PREFERENCES").module = ADDON_PACKAGE
 
 
-CLASSES = (PAREBODY_PT_body,)
+class PAREBODY_PT_advanced(BodyPanel, bpy.types.Panel):
+    bl_idname = "PAREBODY_PT_advanced"
+    bl_label = "Advanced"
+    bl_parent_id = PAREBODY_PT_body.bl_idname
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        settings = context.scene.pare_body
+        layout.enabled = not context.window_manager.pare_body_job.running
+        layout.prop(settings, "body_model")
+        layout.prop(settings, "detect")
+        layout.prop(settings, "bbox")
+        layout.prop(settings, "focal_length")
+        layout.prop(settings, "precision")
+        layout.prop(settings, "batch_size")
+        layout.prop(settings, "custom_smoothing")
+        if settings.custom_smoothing:
+            layout.prop(settings, "smooth_min_cutoff")
+            layout.prop(settings, "smooth_beta")
+        layout.prop(settings, "frame_start")
+        layout.prop(settings, "pose_correctives")
+
+
+class PAREBODY_PT_overlays(BodyPanel, bpy.types.Panel):
+    """Visibility of the overlay planes in the scene, and the part colours."""
+
+    bl_idname = "PAREBODY_PT_overlays"
+    bl_label = "Overlays"
+    bl_parent_id = PAREBODY_PT_body.bl_idname
+
+    @classmethod
+    def poll(cls, context):
+        return any(overlay_planes(context.scene, kind) for kind in (ATTENTION, SEGMENTATION))
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.pare_body
+        row = layout.row(align=True)
+        for kind in (ATTENTION, SEGMENTATION):
+            if overlay_planes(context.scene, kind):
+                row.prop(settings, f"show_{kind}", toggle=True, icon="HIDE_OFF")
+        layout.label(text="Part colours (segmentation: background clear)")
+        grid = layout.grid_flow(columns=2, even_columns=True, align=True)
+        for index, name in enumerate(JOINT_NAMES):
+            grid.label(text=name.replace("_", " "), icon_value=part_icon(index))
+
+
+CLASSES = (PAREBODY_PT_body, PAREBODY_PT_advanced, PAREBODY_PT_overlays)

@@ -19,6 +19,8 @@ from .body_mesh import build_body_mesh
 from .camera_build import build_camera
 from .camera_math import camera_settings, footage_plane_depth
 from .footage import add_footage, load_footage
+from .overlay_frames import OverlaySequence
+from .overlay_planes import add_overlay_planes
 from .rig_animation import animate_person
 from .rollback import rollback_on_failure
 from .smpl_rest import SMPLArrays, median_betas, rest_joints
@@ -28,6 +30,7 @@ from .smpl_rest import SMPLArrays, median_betas, rest_joints
 class BuildOptions:
     frame_start: int = 1  # scene frame of source frame 0
     pose_correctives: bool = True  # the 207 pose-corrective shape keys, keyed per frame
+    overlays: tuple[OverlaySequence, ...] = ()  # part-map frames already on disk, shown on planes
 
 
 @dataclass
@@ -86,6 +89,8 @@ def build_scene(context: bpy.types.Context, result: Result, model: SMPLArrays, n
         if image is not None:
             add_footage(camera, image, offset, options.frame_start, report.frames, depth, meta.focal_length_px,
                         size, collection, f"{name} footage")
+        add_overlay_planes(camera, list(options.overlays), options.frame_start, depth, meta.focal_length_px, size,
+                           collection, name)
         _set_timing(scene, result, options)
     return report
 

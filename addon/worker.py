@@ -1,19 +1,22 @@
 """The inference worker: `python -m inference estimate ... --progress json` in a separate interpreter.
 
 Blender's own Python has no torch, so the estimator runs in a subprocess of an interpreter that has it (the
-project's venv), started in the extension's folder so `-m inference` finds the bundled package. It prints one
-JSON event per line (start, progress, done, error; see inference/cli.py). The batch path runs it to the end
-with `run_worker`; the panel's modal operator is meant to poll the same `start_worker` process from a timer.
+project's venv), started in the extension's folder with that folder on PYTHONPATH, so `-m inference` finds the
+bundled package and its assets even where the interpreter has another copy installed. It prints one JSON
+event per line (start, progress, done, error; see inference/cli.py). The panel's modal operator polls a
+`start_worker` process from a timer; the batch path runs it to the end with `run_worker`.
 No bpy here: this module is plain Python.
 """
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from .background_process import BackgroundProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds inference/ (the repository or the extension)
 EXIT_USER_ERROR, EXIT_CANCELLED = 2, 130
@@ -22,13 +25,24 @@ LOG_TAIL_LINES = 20
 
 @dataclass(frozen=True)
 class EstimateJob:
-    """What the worker is asked to do; paths as the user gave them."""
+    """What the worker is asked to do; paths as the user gave them. None leaves the CLI's default."""
 
     input: str
     checkpoint: str
     smpl: str
     output: str
     device: str = "auto"
+    bbox: str | None = None  # "X,Y,W,H" pixels: one person's box in every frame
+    detect: bool = True  # without bbox: find people (False: the whole frame is one centred person)
+    person: str = "all"  # all, most-visible, or ids "0,2"
+    frame_range: str | None = None  # "START:END", END exclusive
+    stride: int = 1
+    smooth: bool = True
+    smooth_min_cutoff: float | None = None
+    smooth_beta: float | None = None
+    precision: str = "fp32"
+    batch_size: int | None = None
+    focal_length: float | None = None
 
 
 class WorkerError(Exception):
@@ -40,17 +54,36 @@ class WorkerError(Exception):
 
 
 def worker_command(python: str, job: EstimateJob) -> list[str]:
-    return [python, "-m", "inference", "estimate", "--input", job.input, "--checkpoint", job.checkpoint,
-            "--smpl", job.smpl, "--output", job.output, "--device", job.device, "--progress", "json"]
+    command = [python, "-m", "inference", "estimate", "--input", job.input, "--checkpoint", job.checkpoint,
+               "--smpl", job.smpl, "--output", job.output, "--device", job.device, "--person", job.person,
+               "--stride", str(job.stride), "--precision", job.precision, "--progress", "json"]
+    valued = {"--bbox": job.bbox, "--frame-range": job.frame_range, "--smooth-min-cutoff": job.smooth_min_cutoff,
+              "--smooth-beta": job.smooth_beta, "--batch-size": job.batch_size, "--focal-length": job.focal_length}
+    for flag, value in valued.items():
+        if value is not None:
+            command += [flag, str(value)]
+    flags = {"--no-detect": not job.detect, "--no-smooth": not job.smooth}
+    return command + [flag for flag, wanted in flags.items() if wanted]
 
 
-def start_worker(python: str, job: EstimateJob) -> subprocess.Popen:
-    """Start the worker; its stderr (logging) is merged into stdout, where non-JSON lines are log text."""
+def worker_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child interpreter: the extension folder first on PYTHONPATH, no PYTHONHOME (it
+    would point a venv's interpreter at another Python's standard library), unbuffered output, and no
+    bytecode caches written (they would land inside the extension's folder, which is not ours to write)."""
+    env = dict(os.environ if environ is None else environ)
+    env.pop("PYTHONHOME", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def start_child(command: list[str]) -> BackgroundProcess:
+    """Start an interpreter command in the extension's folder; WorkerError when it cannot start at all."""
     try:
-        return subprocess.Popen(worker_command(python, job), cwd=PACKAGE_ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        return BackgroundProcess(command, cwd=PACKAGE_ROOT, env=worker_environment())
     except OSError as error:
-        raise WorkerError(f"Cannot start the inference interpreter {python} ({error.strerror}).") from None
+        raise WorkerError(f"Cannot start the inference interpreter {command[0]} ({error.strerror}): choose "
+                          f"a Python with torch in the add-on's preferences.") from None
 
 
 def parse_event(line: str) -> dict | None:
@@ -62,29 +95,78 @@ def parse_event(line: str) -> dict | None:
     return event if isinstance(event, dict) and "event" in event else None
 
 
-def run_worker(python: str, job: EstimateJob, on_event: Callable[[dict], None]) -> None:
-    """Run the worker to the end, handing each event to `on_event`; raise WorkerError unless it succeeded."""
-    process = start_worker(python, job)
-    log: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-    error_event = None
-    for line in process.stdout:
-        event = parse_event(line)
-        if event is None:
-            log.append(line.rstrip())
-            continue
-        if event["event"] == "error":
-            error_event = event
-        on_event(event)
-    code = process.wait()
-    if code == 0:
-        return
-    details = "\n".join(log)
+class Worker:
+    """A running `inference estimate`: poll its events, then ask for the outcome."""
+
+    def __init__(self, python: str, job: EstimateJob) -> None:
+        self.python = python
+        self.process = start_child(worker_command(python, job))
+        self.log: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        self.error_event: dict | None = None
+
+    def _events(self, lines) -> list[dict]:
+        events = []
+        for line in lines:
+            event = parse_event(line)
+            if event is None:
+                self.log.append(line)
+                continue
+            if event["event"] == "error":
+                self.error_event = event
+            events.append(event)
+        return events
+
+    def poll(self) -> list[dict]:
+        """Events printed since the last poll; never waits."""
+        return self._events(self.process.lines())
+
+    def events(self):
+        """Every event until the worker ends, waiting for each."""
+        for line in self.process.all_lines():
+            yield from self._events([line])
+
+    @property
+    def finished(self) -> bool:
+        return self.process.finished
+
+    def request_cancel(self) -> None:
+        self.process.request_cancel()
+
+    def check_outcome(self) -> None:
+        """After the worker ended: return if it succeeded, else raise WorkerError in words a user can act on."""
+        code = self.process.wait()
+        if code != 0:
+            raise worker_failure(self.python, code, self.error_event, "\n".join(self.log))
+
+
+def worker_failure(python: str, code: int, error_event: dict | None, details: str) -> WorkerError:
+    """The user-facing error for a worker that exited with `code`."""
     if error_event is not None and code in (EXIT_USER_ERROR, EXIT_CANCELLED):
-        raise WorkerError(error_event["message"], details)
+        return WorkerError(error_event["message"], details)
     if "No module named" in details:
         missing = details.rsplit("No module named", 1)[1].splitlines()[0].strip()
-        raise WorkerError(f"The inference interpreter {python} lacks the module {missing}: point it at the "
-                          f"Python of the environment where the project is installed (with torch).", details)
-    reason = error_event["message"] if error_event else (log[-1] if log else f"exit status {code}")
-    raise WorkerError(f"The inference worker failed: {reason}",
-                      error_event.get("traceback", details) if error_event else details)
+        return WorkerError(f"The inference interpreter {python} lacks the module {missing}: point it at the "
+                           f"Python of the environment where the project is installed (with torch).", details)
+    if code < 0:
+        return WorkerError(f"The inference worker was stopped (signal {-code}); nothing was written.", details)
+    lines = details.splitlines()
+    reason = error_event["message"] if error_event else (lines[-1] if lines else f"exit status {code}")
+    return WorkerError(f"The inference worker failed: {reason}",
+                       error_event.get("traceback", details) if error_event else details)
+
+
+def start_worker(python: str, job: EstimateJob) -> Worker:
+    """Start the worker; poll it with `Worker.poll` from a timer."""
+    return Worker(python, job)
+
+
+def run_worker(python: str, job: EstimateJob, on_event: Callable[[dict], None]) -> None:
+    """Run the worker to the end, handing each event to `on_event`; raise WorkerError unless it succeeded."""
+    worker = start_worker(python, job)
+    try:
+        for event in worker.events():
+            on_event(event)
+    except KeyboardInterrupt:
+        worker.process.cancel()
+        raise
+    worker.check_outcome()

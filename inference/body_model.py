@@ -3,6 +3,8 @@
 smplx is handed the arrays already read by `smpl_file` (its `data_struct` argument), so it never opens a
 pickle itself. PARE and SPIN report 49 joints (25 OpenPose keypoints, then 24 "ground truth" joints of the
 training datasets); `pare_joints49` rebuilds that order from smplx's 45 joints and 9 extra regressed ones.
+The project's stand-in body runs through the same forward: it brings its own keypoint vertex ids, and it has
+no extra regressor (the 49 joints exist only with SMPL).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import smplx
 import torch
 from torch import Tensor, nn
 
-from .smpl_file import NUM_EXTRA_JOINTS, NUM_JOINTS, NUM_VERTICES, SMPLModelData
+from .smpl_file import NUM_EXTRA_JOINTS, NUM_JOINTS, SMPLModelData
 
 SMPL_JOINT_NAMES = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
@@ -58,18 +60,33 @@ PARE_JOINTS49 = (
 )
 PARE_JOINT_NAMES = tuple(name for name, _ in PARE_JOINTS49)
 
+# smplx's keys for its vertex-picked keypoints, in SMPLX_KEYPOINT_NAMES order.
+_SMPLX_VERTEX_ID_KEYS = ("nose", "reye", "leye", "rear", "lear", "LBigToe", "LSmallToe", "LHeel", "RBigToe",
+                         "RSmallToe", "RHeel", "lthumb", "lindex", "lmiddle", "lring", "lpinky", "rthumb",
+                         "rindex", "rmiddle", "rring", "rpinky")
+
+
+def _smplx_vertex_ids(keypoint_vertex_ids: np.ndarray | None) -> dict[str, int] | None:
+    """The model's own keypoint vertices in smplx's form; None keeps smplx's ids for SMPL's mesh."""
+    if keypoint_vertex_ids is None:
+        return None
+    return {key: int(index) for key, index in zip(_SMPLX_VERTEX_ID_KEYS, keypoint_vertex_ids, strict=True)}
+
 
 @dataclass
 class BodyOutput:
     """One batch of posed bodies, in the SMPL model's metres, before any camera translation."""
 
-    vertices: Tensor  # (B, 6890, 3)
+    vertices: Tensor  # (B, V, 3), V = 6890 for SMPL and the stand-in
     joints: Tensor  # (B, 24, 3) the SMPL joints, order SMPL_JOINT_NAMES
     keypoints: Tensor  # (B, 21, 3) smplx's vertex-picked keypoints, order SMPLX_KEYPOINT_NAMES
 
 
 class SMPLBody(nn.Module):
-    """SMPL forward on rotation matrices; float32, any device (move it with `.to(device)`), any batch."""
+    """SMPL forward on rotation matrices; float32, any device (move it with `.to(device)`), any batch.
+
+    `name` says which body it is ("SMPL" or "stand-in"), for the result meta and the UI.
+    """
 
     def __init__(self, model: SMPLModelData, extra_regressor: np.ndarray | None = None,
                  num_betas: int = 10) -> None:
@@ -79,10 +96,15 @@ class SMPLBody(nn.Module):
         with contextlib.redirect_stdout(io.StringIO()):
             self.smpl = smplx.SMPL(str(model.source), data_struct=model, num_betas=num_betas,
                                    create_betas=False, create_global_orient=False, create_body_pose=False,
-                                   create_transl=False, dtype=torch.float32)
+                                   create_transl=False, dtype=torch.float32,
+                                   vertex_ids=_smplx_vertex_ids(model.keypoint_vertex_ids))
         self.num_betas = num_betas
-        if extra_regressor is not None and extra_regressor.shape != (NUM_EXTRA_JOINTS, NUM_VERTICES):
-            raise ValueError(f"extra regressor of shape {extra_regressor.shape}, expected 9x6890")
+        self.name = model.name
+        num_vertices = len(model.v_template)
+        if extra_regressor is not None and model.is_standin:
+            raise ValueError("J_regressor_extra regresses joints from SMPL's mesh; the stand-in body has none")
+        if extra_regressor is not None and extra_regressor.shape != (NUM_EXTRA_JOINTS, num_vertices):
+            raise ValueError(f"extra regressor of shape {extra_regressor.shape}, expected 9x{num_vertices}")
         extra = None if extra_regressor is None else torch.as_tensor(extra_regressor, dtype=torch.float32)
         self.register_buffer("J_regressor_extra", extra, persistent=False)
         source_index = [_SOURCE_NAMES.index(source) for _, source in PARE_JOINTS49]
@@ -91,7 +113,7 @@ class SMPLBody(nn.Module):
 
     @property
     def faces(self) -> Tensor:
-        """(13776, 3) int64 triangle vertex indices, on the body's device."""
+        """(F, 3) int64 triangle vertex indices (13776 for SMPL and the stand-in), on the body's device."""
         return self.smpl.faces_tensor
 
     def forward(self, pose_rotmat: Tensor, betas: Tensor) -> BodyOutput:

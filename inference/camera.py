@@ -95,6 +95,19 @@ def crop_cam_to_camera_translation(crop_cam: np.ndarray, bbox_cxcywh: np.ndarray
                      _depth_from_scale(s, side, focal_px)], axis=-1)
 
 
+def camera_translation_to_crop_cam(cam_t: np.ndarray, bbox_cxcywh: np.ndarray, img_w: int, img_h: int,
+                                   focal_px: float) -> np.ndarray:
+    """(N, 3) full-image translations + (N, 4) square boxes -> (N, 3) crop cameras (s, tx, ty): the inverse of
+    `crop_cam_to_camera_translation`, for estimates that did not come from a crop network (the landmark fit)."""
+    cam_t = np.asarray(cam_t, dtype=np.float64)
+    boxes = np.asarray(bbox_cxcywh, dtype=np.float64)
+    side = boxes[..., 2]
+    s = 2.0 * focal_px / (side * cam_t[..., 2])
+    pixels_per_unit = side * s / 2.0
+    return np.stack([s, cam_t[..., 0] - (boxes[..., 0] - img_w / 2.0) / pixels_per_unit,
+                     cam_t[..., 1] - (boxes[..., 1] - img_h / 2.0) / pixels_per_unit], axis=-1)
+
+
 def project_points(points_cam: np.ndarray, focal_px: float, img_w: int, img_h: int) -> np.ndarray:
     """(..., K, 3) points in the camera frame (z > 0 in front) -> (..., K, 2) image pixels.
 

@@ -47,9 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     est = commands.add_parser("estimate", help="estimate SMPL bodies from a photo, image folder or video")
     est.add_argument("--input", required=True, help="image file, folder of images, or video file")
     est.add_argument("--checkpoint", default=os.environ.get(CHECKPOINT_ENV),
-                     help=f"PARE .ckpt or SPIN/EFT/DSR checkpoint (default: ${CHECKPOINT_ENV})")
+                     help=f"PARE .ckpt or SPIN/EFT/DSR checkpoint (default: ${CHECKPOINT_ENV}; without one, the "
+                          "bundled keypoint backend fits the body to BlazePose landmarks)")
     est.add_argument("--smpl", default=os.environ.get(SMPL_ENV),
-                     help=f"SMPL model file (.pkl or .npz) or its folder (default: ${SMPL_ENV})")
+                     help=f"SMPL model file (.pkl or .npz) or its folder (default: ${SMPL_ENV}; without one, the "
+                          "bundled license-free stand-in body)")
     est.add_argument("--output", required=True, help="result file to write (.npz, format v1)")
     est.add_argument("--bbox", help="one person's box X,Y,W,H in pixels, used in every frame "
                                     "(default: people are found by the bundled detector)")
@@ -57,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="without --bbox: take the whole frame as one centred person instead of detecting")
     est.add_argument("--person", default="all",
                      help="which tracked people to keep: all, most-visible, or ids like 0,2 (default: all)")
+    est.add_argument("--refine", action="store_true",
+                     help="with a checkpoint: fit PARE's estimate to BlazePose landmarks (reprojection before/after "
+                          "goes into the result meta)")
     est.add_argument("--no-smooth", action="store_true", help="keep the raw per-frame estimate (videos)")
     est.add_argument("--smooth-min-cutoff", type=float, default=OneEuroParams.min_cutoff,
                      help="one-euro filter minimum cutoff, per frame (lower = smoother, more lag)")
@@ -89,31 +94,22 @@ def _reporter(mode: str) -> Callable[[dict], None]:
     return report
 
 
-def _require(value: str | None, what: str, flag: str, env: str, where: str) -> str:
-    if not value:
-        raise UserError(f"No {what} given: pass {flag} or set ${env}. {where}")
-    return value
-
-
 def _estimate(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
-    from .checkpoint import GET_PARE
     from .estimate import run_estimate
     from .frames import FrameRange
-    from .smpl_file import GET_SMPL
 
-    checkpoint = _require(args.checkpoint, "PARE checkpoint", "--checkpoint", CHECKPOINT_ENV, GET_PARE)
-    smpl = _require(args.smpl, "SMPL model file", "--smpl", SMPL_ENV, GET_SMPL)
     report({"event": "start", "input": args.input, "output": args.output})
     meta = run_estimate(
-        args.input, checkpoint, smpl, args.output,
-        bbox_xywh=parse_bbox(args.bbox), detect=not args.no_detect, person=args.person,
+        args.input, args.checkpoint or None, args.smpl or None, args.output,
+        bbox_xywh=parse_bbox(args.bbox), detect=not args.no_detect, person=args.person, refine=args.refine,
         smoothing=None if args.no_smooth else OneEuroParams(args.smooth_min_cutoff, args.smooth_beta),
         device=args.device, batch_size=args.batch_size,
         focal_length=args.focal_length, precision=args.precision,
         frame_range=FrameRange.parse(args.frame_range, args.stride),
         progress=lambda stage, done, total: report(
             {"event": "progress", "stage": stage, "done": done, "total": total}))
-    report({"event": "done", "output": str(args.output), "frames": meta["frame_count"]})
+    report({"event": "done", "output": str(args.output), "frames": meta["frame_count"],
+            "model": meta["model"], "body_model": meta["body_model"]})
 
 
 def _raise_cancel(signum, frame) -> None:

@@ -15,14 +15,15 @@ import numpy as np
 
 from .background import in_background
 from .camera import default_focal_length
-from .crop import crop_person, square_box
+from .crop import square_box
 from .errors import UserError
 from .estimator import Estimator, pick_device
-from .finalize import RawTrack, finalize_track
-from .smoothing import OneEuroParams
+from .finalize import Geometry, RawTrack, landmark_track, pare_track
 from .frames import FrameRange, FrameSource, open_frames
 from .person_boxes import DetectedPeople, FixedBox, centred_box
-from .result_file import write_result
+from .person_measures import PersonMeasures
+from .result_file import PersonTrack, write_result
+from .smoothing import OneEuroParams
 from .track_store import TrackStore
 
 log = logging.getLogger(__name__)
@@ -40,53 +41,56 @@ def _xywh(box_cxcywh: np.ndarray) -> np.ndarray:
     return np.array([cx - w / 2, cy - h / 2, w, h], dtype=np.float64)
 
 
-def person_crops(source: FrameSource, people: FixedBox | DetectedPeople
-                 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray | None]]:
-    """(frame index, track id, square crop box xywh, 224x224 RGB crop) per person per frame; after each
-    frame one (frame index, -1, empty, None) marker, so the consumer can count frames with nobody in them."""
+def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measures: PersonMeasures
+                   ) -> Iterator[tuple[int, int, np.ndarray, dict[str, np.ndarray] | None]]:
+    """(frame index, track id, square crop box xywh, measurements) per person per frame; after each frame one
+    (frame index, -1, empty, None) marker, so the consumer can count frames with nobody in them."""
     for index, image in source:
         for track_id, box in people.boxes(index, image):
-            square = square_box(np.asarray(box, dtype=np.float64), people.margin)
-            yield index, track_id, _xywh(square), crop_person(image, square)
+            box = np.asarray(box, dtype=np.float64)
+            square = square_box(box, people.margin)
+            yield index, track_id, _xywh(square), measures.measure(image, box, square)
         yield index, -1, np.zeros(4), None
 
 
 def estimate_people(estimator: Estimator, source: FrameSource, people: FixedBox | DetectedPeople,
-                    store: TrackStore, batch_size: int, progress: Progress | None = None,
+                    measures: PersonMeasures, store: TrackStore, batch_size: int,
+                    progress: Progress | None = None,
                     should_stop: Callable[[], bool] | None = None) -> tuple[int, int]:
-    """Run the network over every person crop of the source into `store`; returns how many frames were
-    read and the index of the last one (-1 when none)."""
-    pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    """Measure every person of every frame into `store` (crops go through the network in batches); returns
+    how many frames were read and the index of the last one (-1 when none)."""
+    pending: list[tuple[int, int, np.ndarray, dict[str, np.ndarray]]] = []
     frames_read, last_index = 0, -1
 
     def flush() -> None:
-        out = estimator.run(np.stack([crop for *_, crop in pending]))
-        for row, (index, track_id, box, _) in enumerate(pending):
-            store.add(track_id, index, box, {key: value[row] for key, value in out.items()})
+        out = estimator.run(np.stack([sample.pop("crop") for *_, sample in pending]))
+        for row, (index, track_id, box, sample) in enumerate(pending):
+            store.add(track_id, index, box, {**sample, **{key: value[row] for key, value in out.items()}})
         pending.clear()
 
-    for index, track_id, box, crop in in_background(person_crops(source, people), max_ahead=2 * batch_size):
+    samples = person_samples(source, people, measures)
+    for index, track_id, box, sample in in_background(samples, max_ahead=2 * batch_size):
         if should_stop is not None and should_stop():
             raise Cancelled()
-        if crop is None:
+        if sample is None:
             frames_read, last_index = frames_read + 1, index
             if progress is not None:
                 progress("estimate", frames_read, source.frame_count)
-            continue
-        pending.append((index, track_id, box, crop))
-        if len(pending) == batch_size:
-            flush()
+        elif "crop" in sample:
+            pending.append((index, track_id, box, sample))
+            if len(pending) == batch_size:
+                flush()
+        else:
+            store.add(track_id, index, box, sample)
     if pending:
         flush()
     return frames_read, last_index
 
 
 def raw_track(store: TrackStore, track_id: int) -> RawTrack:
-    return RawTrack(frame=store.frames(track_id), box_xywh=store.boxes(track_id),
-                    pose_rotmat=store.column(track_id, "pose_rotmat"), betas=store.column(track_id, "betas"),
-                    crop_cam=store.column(track_id, "crop_cam"),
-                    part_attention=store.maps(track_id, "part_attention"),
-                    part_segmentation=store.maps(track_id, "part_segmentation"))
+    columns = {name: store.column(track_id, name) for name in store.column_names(track_id)}
+    maps = {name: store.maps(track_id, name) for name in ("part_attention", "part_segmentation")}
+    return RawTrack(frame=store.frames(track_id), box_xywh=store.boxes(track_id), **columns, **maps)
 
 
 def _frame_count(source: FrameSource, frames_read: int, last_index: int) -> int:
@@ -98,17 +102,38 @@ def _frame_count(source: FrameSource, frames_read: int, last_index: int) -> int:
     return source.total_frames
 
 
-def run_estimate(input_path: str | Path, checkpoint: str | Path, smpl: str | Path, output: str | Path, *,
-                 bbox_xywh: np.ndarray | None = None, detect: bool = True, person: str = "all",
-                 device: str = "auto", batch_size: int = 8, precision: str = "fp32",
-                 focal_length: float | None = None, frame_range: FrameRange = FrameRange(),
-                 smoothing: OneEuroParams | None = OneEuroParams(), progress: Progress | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> dict:
+def finish_tracks(estimator: Estimator, store: TrackStore, chosen: list[int], geometry: Geometry,
+                  smoothing: OneEuroParams | None, refine: bool, video: bool
+                  ) -> tuple[list[PersonTrack], list[int], list[dict]]:
+    """The chosen tracks as result tracks (a landmark track never seen by the landmark model is left out);
+    returns the tracks, their ids, and the refinement figures per refined track."""
+    tracks, ids, figures = [], [], []
+    for track_id in chosen:
+        raw = raw_track(store, track_id)
+        if estimator.network is None:
+            track = landmark_track(raw, estimator, geometry, video)
+        else:
+            track, refined = pare_track(raw, estimator, geometry, smoothing, refine, video)
+            if refined is not None:
+                figures.append({"track": track_id, **refined})
+        if track is not None:
+            tracks.append(track)
+            ids.append(track_id)
+    return tracks, ids, figures
+
+
+def run_estimate(input_path: str | Path, checkpoint: str | Path | None, smpl: str | Path | None,
+                 output: str | Path, *, bbox_xywh: np.ndarray | None = None, detect: bool = True,
+                 person: str = "all", refine: bool = False, device: str = "auto", batch_size: int = 8,
+                 precision: str = "fp32", focal_length: float | None = None,
+                 frame_range: FrameRange = FrameRange(), smoothing: OneEuroParams | None = OneEuroParams(),
+                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
     """The whole job; returns the meta written. Raises UserError for anything the user can fix.
 
-    People: `bbox_xywh` fixes one box for every frame; otherwise the bundled detector and tracker find them
-    (`detect=False`: the whole frame as one centred person). `person` picks tracks: "all", "most-visible"
-    or ids "0,2".
+    No checkpoint: the keypoint backend (BlazePose landmarks fitted by the body model). No SMPL file: the
+    bundled stand-in body. People: `bbox_xywh` fixes one box for every frame; otherwise the bundled detector
+    and tracker find them (`detect=False`: the whole frame as one centred person). `person` picks tracks:
+    "all", "most-visible" or ids "0,2". `refine` fits PARE's estimate to the landmarks.
     """
     if batch_size < 1:
         raise UserError(f"--batch-size must be 1 or more, got {batch_size}")
@@ -119,11 +144,15 @@ def run_estimate(input_path: str | Path, checkpoint: str | Path, smpl: str | Pat
         raise UserError(f"The output folder {output.parent} does not exist")
     if focal_length is not None and focal_length <= 0:
         raise UserError(f"--focal-length must be positive, got {focal_length}")
+    if refine and checkpoint is None:
+        raise UserError("--refine refines PARE's estimate and needs --checkpoint; without a checkpoint the "
+                        "landmark fit is the estimate already")
     source = open_frames(input_path, frame_range)
     torch_device = pick_device(device)
     if progress is not None:
         progress("load", 0, 1)
     estimator = Estimator.load(checkpoint, smpl, torch_device, precision)
+    measures = PersonMeasures(crops=estimator.network is not None, landmarks=estimator.network is None or refine)
     if bbox_xywh is not None:
         people: FixedBox | DetectedPeople = FixedBox(bbox_xywh)
     elif detect:
@@ -133,19 +162,21 @@ def run_estimate(input_path: str | Path, checkpoint: str | Path, smpl: str | Pat
     if progress is not None:
         progress("load", 1, 1)
     focal = float(focal_length) if focal_length else default_focal_length(source.width, source.height)
+    geometry = Geometry(source.width, source.height, focal)
+    video = source.kind != "image"
+    smoothing = smoothing if video else None
     with TrackStore() as store:
-        frames_read, last_index = estimate_people(estimator, source, people, store, batch_size, progress,
-                                                  should_stop)
+        frames_read, last_index = estimate_people(estimator, source, people, measures, store, batch_size,
+                                                  progress, should_stop)
         if frames_read == 0:
             raise UserError(f"No frame could be read from {source.path}")
-        still = source.kind == "image"
         chosen = [t for t in people.chosen_tracks(person, frames_read) if t in store.track_ids()]
-        if not chosen:
+        if progress is not None:
+            progress("fit" if estimator.network is None or refine else "finish", 0, 1)
+        tracks, ids, refinement = finish_tracks(estimator, store, chosen, geometry, smoothing, refine, video)
+        if not tracks:
             raise UserError(f"Nobody was found in {source.path.name}. If a person is there, pass their box "
                             "with --bbox X,Y,W,H (pixels).")
-        smoothing = None if still else smoothing
-        tracks = [finalize_track(raw_track(store, t), estimator, source.width, source.height, focal, smoothing)
-                  for t in chosen]
         meta = {
             "image_width": source.width,
             "image_height": source.height,
@@ -155,10 +186,11 @@ def run_estimate(input_path: str | Path, checkpoint: str | Path, smpl: str | Pat
             "source": str(Path(input_path).resolve()),
             "model": estimator.arch,
             "precision": precision,
-            "checkpoint": Path(checkpoint).name,
-            "body_model": Path(smpl).name,
-            "track_ids": chosen,
-            "smoothing": None if smoothing is None else asdict(smoothing),
+            "checkpoint": None if checkpoint is None else Path(checkpoint).name,
+            "body_model": estimator.body.name if smpl is None else Path(smpl).name,
+            "track_ids": ids,
+            "smoothing": None if smoothing is None or estimator.network is None else asdict(smoothing),
+            "refinement": refinement or None,
         }
         if progress is not None:
             progress("write", 0, 1)

@@ -12,7 +12,7 @@ from .checkpoint import load_model
 from .crop import normalize_crops
 from .errors import UserError
 from .models.fusion import prepare_for_inference
-from .smpl_file import read_smpl_model
+from .smpl_file import read_body_model
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 """Network precision: fp32 reproduces the official outputs; bf16 / fp16 run the convolutions under autocast
@@ -30,25 +30,32 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+KEYPOINT_BACKEND = "blazepose-fit"
+"""`model` of results made without a checkpoint: BlazePose landmarks fitted by `inference.fitting`."""
+
+
 @dataclass
 class Estimator:
-    """The network (prepared for inference) and the SMPL body on one device."""
+    """The network (prepared for inference; None for the keypoint backend) and the body model on one device."""
 
     arch: str
-    network: torch.nn.Module
+    network: torch.nn.Module | None
     body: SMPLBody
     device: torch.device
     precision: str = "fp32"
 
     @classmethod
-    def load(cls, checkpoint: str | Path, smpl: str | Path, device: torch.device,
+    def load(cls, checkpoint: str | Path | None, smpl: str | Path | None, device: torch.device,
              precision: str = "fp32") -> "Estimator":
+        """No checkpoint: the keypoint backend. No SMPL file: the bundled stand-in body."""
         if precision not in PRECISIONS:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         if precision == "fp16" and device.type == "cpu":
             raise UserError("--precision fp16 is for GPUs; on the CPU use bf16 (or fp32)")
+        body = SMPLBody(read_body_model(smpl)).to(device).eval()
+        if checkpoint is None:
+            return cls(KEYPOINT_BACKEND, None, body, device, precision)
         arch, network = load_model(checkpoint, device)
-        body = SMPLBody(read_smpl_model(smpl)).to(device).eval()
         return cls(arch, prepare_for_inference(network), body, device, precision)
 
     @torch.inference_mode()

@@ -1,62 +1,129 @@
-"""One person's raw per-frame network outputs -> the result file's track: smoothing, camera, joints.
+"""One person's per-frame measurements -> the result file's track: smoothing or fitting, camera, joints.
 
-Smoothing runs here, after the whole clip is estimated, so it may look both ways in time. The body's joints
-are computed from the final (smoothed) pose and shape, so `joints3d - cam_t` is always the SMPL joints of the
-pose and betas stored beside them, and `joints2d` always their projection.
+This runs after the whole clip is estimated, so smoothing and the landmark fit may look both ways in time.
+Joints always come from the final pose and shape, so `joints3d - cam_t` is the body's joints of the pose
+and betas stored beside them, and `joints2d` their projection.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .camera import crop_cam_to_camera_translation, project_points
+from .camera import camera_translation_to_crop_cam, crop_cam_to_camera_translation, project_points
 from .crop import square_box
 from .estimator import Estimator
+from .fitting.fit import fit_landmarks
 from .models.rotation import rotmat_to_axis_angle
 from .result_file import PersonTrack
 from .smoothing import OneEuroParams, constant_shape, smooth_rotations, smooth_translation
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class RawTrack:
-    """What the network said about one person, frame by frame (n frames)."""
+    """What was measured about one person, frame by frame (n frames); None where not measured."""
 
     frame: np.ndarray  # (n,) int64 source frame indices
     box_xywh: np.ndarray  # (n, 4) the square crop box
-    pose_rotmat: np.ndarray  # (n, 24, 3, 3)
-    betas: np.ndarray  # (n, 10)
-    crop_cam: np.ndarray  # (n, 3)
-    part_attention: np.ndarray | None = None  # (n, 24, 56, 56) float16
-    part_segmentation: np.ndarray | None = None  # (n, 25, 56, 56) float16
+    pose_rotmat: np.ndarray | None = None  # (n, 24, 3, 3) PARE
+    betas: np.ndarray | None = None  # (n, 10) PARE
+    crop_cam: np.ndarray | None = None  # (n, 3) PARE
+    part_attention: np.ndarray | None = None  # (n, 24, 56, 56) float16, PARE
+    part_segmentation: np.ndarray | None = None  # (n, 25, 56, 56) float16, PARE
+    landmarks_image: np.ndarray | None = None  # (n, 33, 2) pixels, NaN where not seen
+    landmarks_confidence: np.ndarray | None = None  # (n, 33) 0..1
+    landmarks_world: np.ndarray | None = None  # (n, 33, 3) metres
 
 
-def finalize_track(raw: RawTrack, estimator: Estimator, width: int, height: int, focal_length: float,
-                   smoothing: OneEuroParams | None) -> PersonTrack:
-    """Smoothed (zero-lag one-euro; None keeps the raw estimate) parameters + the full-image perspective
-    camera + joints in 3D and 2D."""
-    boxes_cxcywh = square_box(raw.box_xywh)
-    cam_t = crop_cam_to_camera_translation(raw.crop_cam, boxes_cxcywh, width, height, focal_length)
+@dataclass
+class Geometry:
+    """The camera and image the track is placed in."""
+
+    width: int
+    height: int
+    focal_length: float
+
+
+def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: Estimator, geometry: Geometry, pose: np.ndarray,
+           betas: np.ndarray, cam_t: np.ndarray, crop_cam: np.ndarray) -> PersonTrack:
+    """Assemble the result track from the frames `rows` of `raw` and the final parameters of those frames."""
+    joints3d = estimator.joints(pose, betas).astype(np.float64) + cam_t[:, None, :]
+    n = len(pose)
+    f32 = np.float32
+    maps = {name: None if value is None else value[rows]
+            for name, value in (("part_attention", raw.part_attention), ("part_segmentation", raw.part_segmentation))}
+    return PersonTrack(
+        frame=raw.frame[rows].astype(np.int64),
+        bbox_xywh=raw.box_xywh[rows].astype(f32),
+        pose_rotmat=pose.astype(f32),
+        pose_axis_angle=rotmat_to_axis_angle(torch.from_numpy(pose.astype(f32))).numpy().reshape(n, 72),
+        betas=betas[:, :10].astype(f32),
+        crop_cam=crop_cam.astype(f32),
+        cam_t=cam_t.astype(f32),
+        joints3d=joints3d.astype(f32),
+        joints2d=project_points(joints3d, geometry.focal_length, geometry.width, geometry.height).astype(f32),
+        **maps,
+    )
+
+
+def _fit(raw: RawTrack, estimator: Estimator, geometry: Geometry, video: bool, keep: np.ndarray,
+         init: dict[str, np.ndarray] | None = None):
+    return fit_landmarks(estimator.body, raw.landmarks_image[keep], raw.landmarks_confidence[keep],
+                         raw.landmarks_world[keep], (geometry.width, geometry.height), geometry.focal_length,
+                         init=None if init is None else {k: v[keep] for k, v in init.items()},
+                         temporal_weight=1.0 if video else 0.0, frames=raw.frame[keep])
+
+
+def _seen(raw: RawTrack) -> np.ndarray:
+    """(n,) frames where the landmark model saw the person."""
+    return raw.landmarks_confidence.max(axis=1) > 0
+
+
+def pare_track(raw: RawTrack, estimator: Estimator, geometry: Geometry, smoothing: OneEuroParams | None,
+               refine: bool, video: bool) -> tuple[PersonTrack, dict | None]:
+    """PARE's estimate, smoothed (zero-lag one-euro; None keeps it raw), optionally refined by fitting the
+    landmarks from it; returns the track and, when refined, the mean reprojection error before and after."""
+    boxes = square_box(raw.box_xywh)
+    cam_t = crop_cam_to_camera_translation(raw.crop_cam, boxes, geometry.width, geometry.height,
+                                           geometry.focal_length)
     pose, betas = raw.pose_rotmat, raw.betas
     if smoothing is not None and len(raw.frame) > 1:
         settings = (smoothing.min_cutoff, smoothing.beta, smoothing.d_cutoff)
         pose = smooth_rotations(pose, raw.frame, *settings)
         cam_t = smooth_translation(cam_t, raw.frame, *settings)
         betas = constant_shape(betas)
-    joints3d = estimator.joints(pose, betas) + cam_t[:, None, :]
-    n = len(raw.frame)
-    f32 = np.float32
-    return PersonTrack(
-        frame=raw.frame.astype(np.int64),
-        bbox_xywh=raw.box_xywh.astype(f32),
-        pose_rotmat=pose.astype(f32),
-        pose_axis_angle=rotmat_to_axis_angle(torch.from_numpy(pose.astype(f32))).numpy().reshape(n, 72),
-        betas=betas.astype(f32),
-        crop_cam=raw.crop_cam.astype(f32),
-        cam_t=cam_t.astype(f32),
-        joints3d=joints3d.astype(f32),
-        joints2d=project_points(joints3d.astype(np.float64), focal_length, width, height).astype(f32),
-        part_attention=raw.part_attention,
-        part_segmentation=raw.part_segmentation,
-    )
+    everything = slice(None)
+    seen = _seen(raw) if refine else None
+    if seen is None or not seen.any():
+        return _track(raw, everything, estimator, geometry, pose, betas, cam_t, raw.crop_cam), None
+    fit = _fit(raw, estimator, geometry, video, seen, {"pose_rotmat": pose, "betas": betas, "cam_t": cam_t})
+    pose, betas, cam_t = pose.copy(), betas.copy(), cam_t.copy()
+    pose[seen], betas[seen], cam_t[seen] = fit.pose_rotmat, fit.betas, fit.cam_t
+    crop_cam = camera_translation_to_crop_cam(cam_t, boxes, geometry.width, geometry.height, geometry.focal_length)
+    figures = {"reprojection_before_px": float(np.mean(fit.reprojection_before_px)),
+               "reprojection_after_px": float(np.mean(fit.reprojection_after_px)), "frames": int(seen.sum())}
+    return _track(raw, everything, estimator, geometry, pose, betas, cam_t, crop_cam), figures
+
+
+def landmark_track(raw: RawTrack, estimator: Estimator, geometry: Geometry, video: bool) -> PersonTrack | None:
+    """The keypoint backend: the body fitted to the landmarks of the frames where they were seen (None when
+    never). Video gets the fit's own temporal smoothness term. Frames the fit could not place in front of the
+    camera are left out, with a log line."""
+    seen = _seen(raw)
+    if not seen.any():
+        return None
+    fit = _fit(raw, estimator, geometry, video, seen)
+    placed = np.isfinite(fit.cam_t).all(axis=1) & (fit.cam_t[:, 2] > 0)
+    if not placed.all():
+        log.warning("the landmark fit left %d frame(s) of a person unplaced; they are left out", (~placed).sum())
+    rows = np.flatnonzero(seen)[placed]
+    if len(rows) == 0:
+        return None
+    cam_t = fit.cam_t[placed].astype(np.float64)
+    crop_cam = camera_translation_to_crop_cam(cam_t, square_box(raw.box_xywh[rows]), geometry.width,
+                                              geometry.height, geometry.focal_length)
+    return _track(raw, rows, estimator, geometry, fit.pose_rotmat[placed], fit.betas[placed], cam_t, crop_cam)

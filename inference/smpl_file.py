@@ -18,6 +18,7 @@ from .safe_pickle import StandIn, load_pickle
 
 NUM_VERTICES = 6890
 NUM_JOINTS = 24
+NUM_KEYPOINT_VERTICES = 21  # smplx's vertex-picked keypoints (nose, eyes, ears, toes, heels, fingertips)
 NUM_FACES = 13776
 NUM_POSE_BASIS = 9 * (NUM_JOINTS - 1)  # 207: one 3x3 rotation per non-root joint
 NUM_EXTRA_JOINTS = 9
@@ -28,6 +29,13 @@ GET_SMPL = ("Get SMPL from https://smpl.is.tue.mpg.de (free registration; downlo
 # File names looked for when the user points at a folder, in order of preference.
 MODEL_FILE_NAMES = ("SMPL_NEUTRAL.pkl", "SMPL_NEUTRAL.npz", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl",
                     "basicModel_neutral_lbs_10_207_0_v1.0.0.npz")
+
+# The license-free stand-in body that ships with the project (tools/make_standin_body.py makes it); it is
+# used wherever no SMPL file is configured. Its .npz has SMPL's arrays plus `body_name` and its own
+# `keypoint_vertex_ids`, since SMPL's keypoint vertex ids mean nothing on its mesh.
+STANDIN_BODY_PATH = Path(__file__).resolve().parents[1] / "assets" / "body" / "standin_body.npz"
+SMPL_NAME = "SMPL"
+STANDIN_NAME = "stand-in"
 
 # Other models users mix up with SMPL, told apart by their vertex count.
 _OTHER_MODELS = {10475: "an SMPL-X model", 778: "a MANO hand model", 5023: "a FLAME head model"}
@@ -46,6 +54,13 @@ class SMPLModelData:
     f: np.ndarray  # (13776, 3) int64 triangle vertex indices
     gender: str | None  # "NEUTRAL", "FEMALE", "MALE" or None when the file name does not say
     source: Path
+    name: str = SMPL_NAME  # which body this is, for the result meta and the UI: "SMPL" or "stand-in"
+    # (21,) int64 vertex ids of smplx's keypoints on this mesh; None = SMPL's own (smplx's defaults)
+    keypoint_vertex_ids: np.ndarray | None = None
+
+    @property
+    def is_standin(self) -> bool:
+        return self.name == STANDIN_NAME
 
 
 # key -> (expected shape with None for "any size >= 10", dtype)
@@ -149,6 +164,25 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise UserError(f"The SMPL model file {path} is damaged or not an .npz ({exc}). {GET_SMPL}") from None
 
 
+def _body_extras(arrays: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The optional `body_name` and `keypoint_vertex_ids` of a non-SMPL body in SMPL's layout (the
+    stand-in); an SMPL file has neither."""
+    extras: dict[str, Any] = {}
+    if "body_name" in arrays:
+        name = np.asarray(arrays["body_name"])
+        if name.dtype.kind != "U" or name.ndim != 0:
+            raise UserError(f"The body model file {path} has a `body_name` that is not a text.")
+        extras["name"] = str(name)
+    if "keypoint_vertex_ids" in arrays:
+        ids = np.asarray(arrays["keypoint_vertex_ids"])
+        if (ids.shape != (NUM_KEYPOINT_VERTICES,) or ids.dtype.kind not in "iu" or ids.min() < 0
+                or ids.max() >= NUM_VERTICES):
+            raise UserError(f"The body model file {path} has `keypoint_vertex_ids` of shape {ids.shape}, "
+                            f"expected {NUM_KEYPOINT_VERTICES} vertex indices below {NUM_VERTICES}.")
+        extras["keypoint_vertex_ids"] = ids.astype(np.int64)
+    return extras
+
+
 def read_smpl_model(path: str | Path) -> SMPLModelData:
     """SMPL model arrays from a `.pkl` (official v1.0 with chumpy / scipy objects, or v1.1), an `.npz`,
     or a folder holding one of `MODEL_FILE_NAMES`. Never runs code from the file.
@@ -168,7 +202,19 @@ def read_smpl_model(path: str | Path) -> SMPLModelData:
     if not isinstance(arrays, dict):
         raise UserError(f"The file {path} is not an SMPL body model (it holds a {type(arrays).__name__}, "
                         f"not a dictionary of arrays). {GET_SMPL}")
-    return SMPLModelData(**_checked(arrays, path), gender=_gender_from_name(path), source=path)
+    return SMPLModelData(**_checked(arrays, path), gender=_gender_from_name(path), source=path,
+                         **_body_extras(arrays, path))
+
+
+def read_body_model(path: str | Path | None) -> SMPLModelData:
+    """The user's SMPL model (as `read_smpl_model`), or the project's stand-in body when `path` is None or
+    empty: the product works before anyone has registered for SMPL."""
+    if path is None or str(path) == "":
+        if not STANDIN_BODY_PATH.is_file():
+            raise UserError(f"No SMPL model was given and the stand-in body {STANDIN_BODY_PATH} is missing "
+                            f"from this installation. {GET_SMPL}")
+        return read_smpl_model(STANDIN_BODY_PATH)
+    return read_smpl_model(path)
 
 
 def read_extra_regressor(path: str | Path) -> np.ndarray:

@@ -56,6 +56,10 @@ class TrackStore:
         """(n, 4) x, y, w, h of the crop box in each frame."""
         return np.stack(self._box[track_id])
 
+    def column_names(self, track_id: int) -> list[str]:
+        """The per-frame outputs kept in memory for this track (maps not included)."""
+        return list(self._columns.get(track_id, {}))
+
     def column(self, track_id: int, key: str) -> np.ndarray:
         """(n, ...) the stacked rows of one output."""
         return np.stack(self._columns[track_id][key])

@@ -54,7 +54,9 @@ def test_golden_through_the_cli(hrnet_checkpoint, tmp_path):
                    "--smpl", str(SMPL), "--output", str(out), "--bbox", "0,0,224,224", "--progress", "json")
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
-    assert events[0]["event"] == "start" and events[-1] == {"event": "done", "output": str(out), "frames": 1}
+    assert events[0]["event"] == "start"
+    assert events[-1] == {"event": "done", "output": str(out), "frames": 1, "model": "pare_hrnet32",
+                          "body_model": "synthetic_SMPL_NEUTRAL.pkl"}
     assert any(e["event"] == "progress" and e["stage"] == "estimate" for e in events)
 
     result = np.load(out, allow_pickle=False)
@@ -127,7 +129,7 @@ def test_files_carrying_code_are_refused_and_nothing_runs(hrnet_checkpoint, tmp_
 
 
 @pytest.mark.parametrize("args,message", [
-    ([], "No PARE checkpoint given"),
+    (["--smpl", "missing_smpl.pkl"], "missing_smpl.pkl"),
     (["--checkpoint", "missing.ckpt", "--smpl", str(SMPL)], "missing.ckpt"),
     (["--checkpoint", str(SMPL), "--smpl", str(SMPL), "--bbox", "1,2,3"], "--bbox must be X,Y,W,H"),
 ])
@@ -181,3 +183,50 @@ def test_nobody_found_is_a_clear_error(spin_checkpoint, tmp_path):
                    "--smpl", str(SMPL), "--output", str(out))
     assert done.returncode == 2 and "Nobody was found in rocket.jpg" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
+
+
+def test_without_licensed_files_the_keypoint_backend_fits_the_stand_in(tmp_path):
+    """No checkpoint, no SMPL file: the bundled detector, landmark model, fitter and stand-in body."""
+    from inference.body_model import SMPL_JOINT_NAMES
+    from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
+    from inference.image_io import read_image_rgb
+    from inference.keypoints.blazepose_landmarks import LandmarkModel
+    from inference.people.detector import PersonDetector
+    from inference.smpl_file import read_body_model
+
+    photo = ROOT / "assets" / "samples" / "cameraman.png"
+    out = tmp_path / "r.npz"
+    done = run_cli("--input", str(photo), "--output", str(out), "--progress", "json",
+                   env={"PARE_BODY_CHECKPOINT": "", "PARE_BODY_SMPL": ""})
+    assert done.returncode == 0, done.stderr
+    result = np.load(out, allow_pickle=False)
+    meta = json.loads(str(result["meta"]))
+    assert (meta["model"], meta["body_model"], meta["persons"]) == ("blazepose-fit", "stand-in", [0])
+    assert "person_0/part_attention" not in result.files
+    # joints3d - cam_t are the stand-in's joints of the stored pose and betas; joints2d their projection.
+    body = SMPLBody(read_body_model(None))
+    joints = body(torch.from_numpy(result["person_0/pose_rotmat"]), torch.from_numpy(result["person_0/betas"])).joints
+    np.testing.assert_allclose(result["person_0/joints3d"] - result["person_0/cam_t"][:, None], joints.numpy(),
+                               atol=1e-5)
+    np.testing.assert_allclose(result["person_0/joints2d"], project_points(
+        result["person_0/joints3d"].astype(np.float64), meta["focal_length_px"], 512, 512), atol=1e-3)
+    # The rig's limb joints land on the person's landmarks.
+    image = read_image_rgb(photo)
+    landmarks = LandmarkModel.load().landmarks(image, PersonDetector.load().detect(image)[0, :4])
+    names = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_hip", "right_hip"]
+    seen = [n for n in names if landmarks.confidence[BLAZEPOSE_LANDMARK_NAMES.index(n)] > 0.5]
+    assert len(seen) >= 4
+    ours = result["person_0/joints2d"][0, [SMPL_JOINT_NAMES.index(n) for n in seen]]
+    theirs = landmarks.image[[BLAZEPOSE_LANDMARK_NAMES.index(n) for n in seen]]
+    box_height = result["person_0/bbox_xywh"][0, 3]
+    assert np.linalg.norm(ours - theirs, axis=1).mean() < 0.05 * box_height
+
+
+def test_refine_fits_pare_to_the_landmarks_and_reports_before_after(spin_checkpoint, tmp_path):
+    out = tmp_path / "r.npz"
+    done = run_cli("--input", str(ROOT / "assets" / "samples" / "cameraman.png"), "--checkpoint",
+                   str(spin_checkpoint), "--smpl", str(SMPL), "--refine", "--output", str(out), "--progress", "none")
+    assert done.returncode == 0, done.stderr
+    meta = json.loads(str(np.load(out, allow_pickle=False)["meta"]))
+    (figures,) = meta["refinement"]
+    assert figures["frames"] == 1 and figures["reprojection_after_px"] < 0.5 * figures["reprojection_before_px"]

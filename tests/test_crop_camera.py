@@ -143,3 +143,15 @@ def test_full_image_camera_puts_the_body_where_the_crop_camera_did(box, cam, foc
     assert (np.abs(pinhole - weak) <= bound + 1e-6).all()
     # The bound is tight (first order in X_z), so it is a real check of T_z and of the offsets.
     assert np.abs(pinhole - weak).max() > 0.5 * bound.max()
+
+
+def test_camera_translation_to_crop_cam_inverts_the_conversion():
+    from inference.camera import camera_translation_to_crop_cam, crop_cam_to_camera_translation
+
+    rng = np.random.default_rng(3)
+    crop_cam = np.stack([rng.uniform(0.5, 1.5, 20), rng.normal(0, 0.2, 20), rng.normal(0, 0.2, 20)], axis=1)
+    side = rng.uniform(80, 400, 20)
+    boxes = np.stack([rng.uniform(0, 640, 20), rng.uniform(0, 480, 20), side, side], axis=1)
+    cam_t = crop_cam_to_camera_translation(crop_cam, boxes, 640, 480, 900.0)
+    np.testing.assert_allclose(camera_translation_to_crop_cam(cam_t, boxes, 640, 480, 900.0), crop_cam,
+                               rtol=1e-6, atol=1e-6)

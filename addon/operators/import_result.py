@@ -12,6 +12,7 @@ import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from ...inference.errors import UserError
+from ..preferences import addon_preferences
 from ..scene_build import BuildOptions, import_result_file
 
 SMPL_ENV = "PARE_BODY_SMPL"
@@ -34,6 +35,9 @@ class PAREBODY_OT_import_result(bpy.types.Operator):
                                                "mesh matches SMPL exactly (off: lighter, plain skinning)")
 
     def invoke(self, context, event):
+        prefs = addon_preferences(context)
+        if not self.smpl_path and prefs is not None:
+            self.smpl_path = prefs.smpl_neutral
         if self.filepath:  # dropped on the viewport: the file is known
             return context.window_manager.invoke_props_dialog(self)
         context.window_manager.fileselect_add(self)
@@ -43,8 +47,8 @@ class PAREBODY_OT_import_result(bpy.types.Operator):
         options = BuildOptions(frame_start=self.frame_start, pose_correctives=self.pose_correctives)
         try:
             if not self.smpl_path:
-                raise UserError(f"Choose the SMPL model file (SMPL_NEUTRAL.pkl) in the import options, or set "
-                                f"${SMPL_ENV}.")
+                raise UserError(f"Choose the SMPL model file (SMPL_NEUTRAL.pkl) in the import options or the "
+                                f"add-on's preferences, or set ${SMPL_ENV}.")
             report = import_result_file(context, bpy.path.abspath(self.filepath),
                                         bpy.path.abspath(self.smpl_path), options)
         except UserError as error:

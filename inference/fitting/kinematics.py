@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from inference.body_model import SMPLBody
+from ..body_model import SMPLBody
 
 # Parent of each of SMPL's 24 joints (-1 for the pelvis); the stand-in body shares this tree.
 SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
@@ -27,6 +27,21 @@ def _depth_levels(parents: tuple[int, ...]) -> list[list[int]]:
     return [[j for j in range(len(parents)) if depth[j] == level] for level in range(max(depth) + 1)]
 
 
+def _ancestry(parents: tuple[int, ...]) -> Tensor:
+    """(J, J) table with [j, a] = 1 when joint a lies on the path from the pelvis to joint j (j included)."""
+    table = torch.zeros(len(parents), len(parents))
+    for joint in range(len(parents)):
+        node = joint
+        while node >= 0:
+            table[joint, node] = 1.0
+            node = parents[node]
+    return table
+
+
+# A joint's position is the sum of the rotated bones along its path, and a turn at joint a moves exactly
+# the joints j with ANCESTRY[j, a] = 1.
+ANCESTRY = _ancestry(SMPL_PARENTS)
+_PARENT_OR_SELF = [max(parent, 0) for parent in SMPL_PARENTS]
 _LEVELS = _depth_levels(SMPL_PARENTS)
 # Where each joint ends up when the levels are concatenated, and how to restore the joint order.
 _LEVEL_ORDER = [joint for level in _LEVELS for joint in level]
@@ -65,16 +80,38 @@ def forward_kinematics(rotmats: Tensor, rest_joints: Tensor) -> tuple[Tensor, Te
 
     Same convention as SMPL: the pelvis turns about its own rest position (no translation is added), and
     each joint's global rotation carries the bones to its children. Joints of one tree depth are posed
-    together, so there are 9 batched steps rather than 24.
+    together, so there are 9 batched steps rather than 24 (indexing by `index_select`, the fast path).
     """
-    bones = rest_joints.clone()
-    bones[:, 1:] = rest_joints[:, 1:] - rest_joints[:, list(SMPL_PARENTS[1:])]
-    rotations = [rotmats[:, _LEVELS[0]]]
-    positions = [rest_joints[:, _LEVELS[0]]]
-    for level, parent_slots in zip(_LEVELS[1:], _PARENT_IN_PREVIOUS):
-        parent_rot = rotations[-1][:, parent_slots]  # (n, k, 3, 3)
-        offsets = (parent_rot @ bones[:, level].unsqueeze(-1)).squeeze(-1)
-        positions.append(positions[-1][:, parent_slots] + offsets)
-        rotations.append(parent_rot @ rotmats[:, level])
-    order = torch.tensor(_JOINT_ORDER, device=rotmats.device)
-    return torch.cat(positions, dim=1)[:, order], torch.cat(rotations, dim=1)[:, order]
+    device = rotmats.device
+    bones = bones_of(rest_joints)
+    levels = [torch.tensor(level, device=device) for level in _LEVELS]
+    rotations = [rotmats.index_select(1, levels[0])]
+    positions = [rest_joints.index_select(1, levels[0])]
+    for level, parent_slots in zip(levels[1:], _PARENT_IN_PREVIOUS):
+        slots = torch.tensor(parent_slots, device=device)
+        parent_rot = rotations[-1].index_select(1, slots)  # (n, k, 3, 3)
+        offsets = (parent_rot @ bones.index_select(1, level).unsqueeze(-1)).squeeze(-1)
+        positions.append(positions[-1].index_select(1, slots) + offsets)
+        rotations.append(parent_rot @ rotmats.index_select(1, level))
+    order = torch.tensor(_JOINT_ORDER, device=device)
+    return torch.cat(positions, dim=1).index_select(1, order), torch.cat(rotations, dim=1).index_select(1, order)
+
+
+def bones_of(rest: Tensor) -> Tensor:
+    """Rest joints (..., 24, 3) -> each joint's offset from its parent (the pelvis keeps its position)."""
+    parents = torch.tensor(_PARENT_OR_SELF, device=rest.device)
+    is_child = torch.tensor([0.0] + [1.0] * (NUM_JOINTS - 1), dtype=rest.dtype, device=rest.device)[:, None]
+    return rest - is_child * rest.index_select(-2, parents)
+
+
+def rotated_bone_sums(global_rot: Tensor, bones: Tensor) -> Tensor:
+    """Joint positions from global rotations (n, 24, 3, 3) and bones (n, 24, 3, B) (each joint's rest offset
+    from its parent, the pelvis's from the origin) -> (n, 24, 3, B).
+
+    Positions are linear in the bones once the rotations are fixed, so this also carries derivatives: with
+    the bones of the shape directions it gives d(joints) / d(betas).
+    """
+    parent_rot = global_rot.index_select(1, torch.tensor(_PARENT_OR_SELF, device=global_rot.device))
+    root_axes = torch.eye(3, dtype=global_rot.dtype, device=global_rot.device).expand_as(parent_rot[:, :1])
+    parent_rot = torch.cat((root_axes, parent_rot[:, 1:]), dim=1)
+    return torch.einsum("ja,nacb->njcb", ANCESTRY.to(global_rot), parent_rot @ bones)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from inference.body_model import SMPL_JOINT_NAMES
+from ..body_model import SMPL_JOINT_NAMES
 
 BLAZEPOSE_LANDMARK_NAMES = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
@@ -105,15 +105,30 @@ class LandmarkModel:
         self.weights = torch.tensor([spec.weight for spec in specs], device=device)  # (33,)
         self._neck, self._pelvis = joint("neck"), joint("pelvis")
 
+    def _torso(self, rest_joints: Tensor) -> Tensor:
+        return rest_joints[:, self._neck] - rest_joints[:, self._pelvis]  # (n, 3)
+
     def rest_landmarks(self, rest_joints: Tensor) -> Tensor:
         """rest_joints (n, 24, 3) -> landmarks in the rest pose (n, 33, 3); offsets scale with the torso."""
-        torso = torch.linalg.vector_norm(rest_joints[:, self._neck] - rest_joints[:, self._pelvis], dim=-1)
+        torso = torch.linalg.vector_norm(self._torso(rest_joints), dim=-1)
         scale = (torso / REFERENCE_TORSO_LENGTH_M).clamp(0.2, 5.0)[:, None, None]
         return torch.einsum("lj,njc->nlc", self.blend, rest_joints) + scale * self.offsets
 
     def posed_landmarks(self, rest_joints: Tensor, joints: Tensor, global_rot: Tensor) -> Tensor:
         """Rest joints (n, 24, 3), posed joints (n, 24, 3) and global joint rotations (n, 24, 3, 3) from
         `kinematics.forward_kinematics` -> posed landmarks (n, 33, 3) in the same frame as `joints`."""
-        local = self.rest_landmarks(rest_joints) - rest_joints[:, self.anchors]  # anchor frame = rest axes
-        moved = (global_rot[:, self.anchors] @ local.unsqueeze(-1)).squeeze(-1)
-        return joints[:, self.anchors] + moved
+        local = self.rest_landmarks(rest_joints) - rest_joints.index_select(1, self.anchors)  # rest axes
+        moved = (global_rot.index_select(1, self.anchors) @ local.unsqueeze(-1)).squeeze(-1)
+        return joints.index_select(1, self.anchors) + moved
+
+    def shape_jacobian(self, rest_joints: Tensor, directions: Tensor, global_rot: Tensor,
+                       joints_jacobian: Tensor) -> Tensor:
+        """d(posed landmarks) / d(betas) (n, 33, 3, B) from rest joints (n, 24, 3), the joints' shape
+        directions (24, 3, B), global rotations (n, 24, 3, 3) and d(posed joints) / d(betas) (n, 24, 3, B)."""
+        torso = self._torso(rest_joints)
+        torso_directions = directions[self._neck] - directions[self._pelvis]  # (3, B)
+        unit = torso / torch.linalg.vector_norm(torso, dim=-1, keepdim=True).clamp_min(1e-6)
+        scale_rate = unit @ torso_directions / REFERENCE_TORSO_LENGTH_M  # (n, B)
+        local = (torch.einsum("lj,jcb->lcb", self.blend, directions) - directions.index_select(0, self.anchors)
+                 + self.offsets[None, :, :, None] * scale_rate[:, None, None, :])  # (n, 33, 3, B)
+        return joints_jacobian.index_select(1, self.anchors) + global_rot.index_select(1, self.anchors) @ local

@@ -1,0 +1,138 @@
+"""Set Up Inference Environment: a Python environment with torch and the estimator's requirements, made in the
+extension's user folder (never in the extension's own folder, which Blender replaces on updates).
+
+It downloads packages, so it refuses while Blender disallows online access. It runs `python -m venv` and then
+`pip install` as child processes polled by a timer, so Blender stays usable for the minutes a torch download
+takes; the last line of their output shows in the preferences. A failed or cancelled setup removes the
+half-made environment.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+
+import bpy
+
+from ...inference.errors import UserError
+from ..background_process import BackgroundProcess
+from ..interpreter import project_requirements, setup_commands, venv_python
+from ..preferences import addon_preferences, setup_venv
+
+TIMER_S = 0.2
+OFFLINE = ("Blender does not allow online access, and setting up the inference environment downloads torch and "
+           "the estimator's requirements (about 1 GB). Allow it in Edit > Preferences > System > Network, or "
+           "choose an existing Python with torch as the add-on's Inference Python.")
+
+
+class CommandSequence:
+    """Child processes run one after the other; the first that fails stops the sequence."""
+
+    def __init__(self, commands: list[list[str]]) -> None:
+        self.pending = list(commands)
+        self.current: BackgroundProcess | None = None
+        self.last_line = ""
+        self.failed: str | None = None
+
+    def step(self) -> bool:
+        """Non-blocking; True once every command succeeded or one failed (then `failed` says why)."""
+        if self.current is None:
+            if not self.pending:
+                return True
+            command = self.pending.pop(0)
+            try:
+                self.current = BackgroundProcess(command)
+            except OSError as error:
+                self.failed = f"Cannot run {command[0]}: {error.strerror}"
+                return True
+        for line in self.current.lines():
+            self.last_line = line.strip() or self.last_line
+        if not self.current.finished:
+            return False
+        code, self.current = self.current.returncode, None
+        if code != 0:
+            self.failed = self.last_line or f"exit status {code}"
+            return True
+        return not self.pending
+
+    def cancel(self) -> None:
+        if self.current is not None:
+            self.current.cancel()
+        self.pending, self.failed = [], "Cancelled."
+
+
+class PAREBODY_OT_setup_environment(bpy.types.Operator):
+    """Create a Python environment with torch and the estimator's requirements in the extension's user folder
+    (downloads about 1 GB)"""
+
+    bl_idname = "pare_body.setup_environment"
+    bl_label = "Set Up Inference Environment"
+
+    _timer = None
+    _sequence: CommandSequence | None = None
+
+    @classmethod
+    def poll(cls, context):
+        return not context.window_manager.pare_body_job.setup_running
+
+    def _start(self, context) -> bool:
+        try:
+            if not bpy.app.online_access:
+                raise UserError(OFFLINE)
+            venv = setup_venv()
+            shutil.rmtree(venv, ignore_errors=True)  # start clean: a previous attempt may have failed half-way
+            self._sequence = CommandSequence(setup_commands(sys.executable, venv, project_requirements()))
+        except UserError as error:
+            self.report({"ERROR"}, str(error))
+            return False
+        job = context.window_manager.pare_body_job
+        job.setup_running, job.setup_status = True, "Creating the environment"
+        return True
+
+    def invoke(self, context, event):
+        if not self._start(context):
+            return {"CANCELLED"}
+        self._timer = context.window_manager.event_timer_add(TIMER_S, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        over = self._sequence.step()
+        context.window_manager.pare_body_job.setup_status = self._sequence.last_line[:200]
+        for area in context.screen.areas if context.screen else ():
+            area.tag_redraw()
+        return self._finish(context) if over else {"PASS_THROUGH"}
+
+    def execute(self, context):
+        if not self._start(context):
+            return {"CANCELLED"}
+        while not self._sequence.step():
+            time.sleep(TIMER_S)
+        return self._finish(context)
+
+    def cancel(self, context):
+        self._sequence.cancel()
+        self._finish(context)
+
+    def _finish(self, context) -> set[str]:
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+        job = context.window_manager.pare_body_job
+        job.setup_running = False
+        if self._sequence.failed:
+            shutil.rmtree(setup_venv(), ignore_errors=True)
+            job.setup_status = f"Setup failed: {self._sequence.failed}"
+            self.report({"ERROR"}, f"The inference environment could not be set up: {self._sequence.failed}")
+            return {"CANCELLED"}
+        prefs = addon_preferences(context)
+        if prefs is not None:
+            prefs.detected_python = str(venv_python(setup_venv()))
+        job.setup_status = "Ready"
+        self.report({"INFO"}, f"Inference environment ready: {venv_python(setup_venv())}")
+        return {"FINISHED"}
+
+
+CLASSES = (PAREBODY_OT_setup_environment,)

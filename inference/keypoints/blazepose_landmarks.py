@@ -1,0 +1,129 @@
+"""MediaPipe's BlazePose landmark model (full): 33 body landmarks in the image and in metres, per person box.
+
+The bundled `pose_landmark_full.tflite` (Apache-2.0, assets/models/LICENSES.md) runs on LiteRT (`ai-edge-litert`)
+with its XNNPACK CPU kernels: about 7 ms per person on two idle cores (14 ms on one). Running the same graph
+converted to eager torch was measured side by side: about ten times slower on this CPU (174 ms against 15 ms
+on a busy machine; its depthwise convolutions are slow there), and the project's torch is the CPU build.
+
+Pipeline for one person, as MediaPipe's `PoseLandmarkByRoiCpu` graph: square region around the box
+(`roi.roi_from_box`), bilinear crop to 256 x 256 with the edge pixels repeated outside the image (the graph's
+default border mode), RGB scaled to 0..1, the network, `decode.decode`, then crop -> image positions and the
+world points turned by the region's rotation.
+
+Landmark order is MediaPipe's (`inference.fitting.landmarks.BLAZEPOSE_LANDMARK_NAMES`; "left" = the person's
+left). World axes, checked on the sample photos: x towards the image's right, y down, z away from the camera
+(a person facing the camera has the nose at negative z), origin at the hips' centre, metres.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import UserError
+from . import decode
+from .roi import Roi, crop_to_image, image_to_crop_affine, roi_from_box, rotate_to_image_axes, to_pixel_centre_affine
+
+MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "models" / "pose_landmark_full.tflite"
+#: The network's input side in pixels.
+INPUT_SIZE = 256
+#: Pose presence below which a crop is reported as holding nobody: MediaPipe's `ThresholdingCalculator` value.
+DEFAULT_MIN_SCORE = 0.5
+#: CPU threads for the network: the project's target machine has two cores (one thread takes twice as long).
+DEFAULT_THREADS = 2
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """One person's 33 landmarks (MediaPipe's order)."""
+
+    image: np.ndarray  # (33, 2) float64 pixels of the full image, pixel (i, j) centred on (i + 0.5, j + 0.5)
+    visibility: np.ndarray  # (33,) 0..1 the point is in view, not hidden by the body or something else
+    presence: np.ndarray  # (33,) 0..1 the point lies inside the crop at all
+    world: np.ndarray  # (33, 3) metres, origin at the hips' centre, x right, y down, z away from the camera
+    score: float  # 0..1 pose presence: that the crop holds a person
+    roi: Roi  # the region the network saw
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """(33,) visibility x presence: how much to trust each point's position, e.g. as a fitting weight."""
+        return self.visibility * self.presence
+
+
+class LandmarkModel:
+    """Landmarks for person boxes. Holds one LiteRT interpreter: use one instance per thread."""
+
+    def __init__(self, interpreter, min_score: float = DEFAULT_MIN_SCORE):
+        self.interpreter = interpreter
+        self.min_score = min_score
+        self._input = interpreter.get_input_details()[0]["index"]
+        # Output order of the graph: landmarks (195), pose flag (1), segmentation, heatmap (64x64x39), world (117).
+        outputs = [detail["index"] for detail in interpreter.get_output_details()]
+        self._landmarks, self._flag, _, self._heatmap, self._world = outputs
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH, min_score: float = DEFAULT_MIN_SCORE,
+             threads: int = DEFAULT_THREADS) -> LandmarkModel:
+        """The bundled model; raises `UserError` naming the file if it is missing or damaged, or LiteRT is absent."""
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"The bundled landmark model {path} is missing. Reinstall the project (the file ships "
+                            f"in assets/models/).")
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as error:
+            raise UserError("The keypoint backend needs the package ai-edge-litert. Reinstall the project's "
+                            "Python environment (pip install -e .).") from error
+        try:
+            interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            interpreter.allocate_tensors()
+        except (RuntimeError, ValueError) as error:
+            raise UserError(f"The bundled landmark model {path} is damaged ({error}). Reinstall the project.") \
+                from error
+        return cls(interpreter, min_score)
+
+    def landmarks(self, image_rgb: np.ndarray, box_xywh: np.ndarray) -> Landmarks | None:
+        """(H, W, 3) uint8 RGB image + (4,) tight person box (x, y, w, h) pixels -> landmarks, or None when the
+        model's pose presence is below `min_score` (nobody, or too little of a person, in the box)."""
+        return self.landmarks_in_roi(image_rgb, roi_from_box(box_xywh))
+
+    def landmarks_many(self, image_rgb: np.ndarray, boxes_xywh: np.ndarray) -> list[Landmarks | None]:
+        """(K, 4+) boxes of one image (extra columns such as a score are ignored) -> K results, in order.
+
+        One network call per person: batching crops was measured to save nothing per person with LiteRT's CPU
+        kernels, and changing the batch size re-plans the graph (7-17 ms).
+        """
+        return [self.landmarks(image_rgb, box[:4]) for box in np.asarray(boxes_xywh, dtype=np.float64)]
+
+    def landmarks_in_roi(self, image_rgb: np.ndarray, roi: Roi) -> Landmarks | None:
+        """Landmarks for an explicit region, e.g. MediaPipe's tracking region (`roi.roi_from_alignment_points`
+        on the previous frame's hips' centre and body-circle point)."""
+        _check_image(image_rgb)
+        crop = crop_roi(image_rgb, roi, INPUT_SIZE)
+        raw = self._run(crop)
+        if raw.score < self.min_score:
+            return None
+        body = slice(0, decode.BODY_POINTS)
+        return Landmarks(image=crop_to_image(raw.unit_xy[body], roi), visibility=raw.visibility[body],
+                         presence=raw.presence[body], world=rotate_to_image_axes(raw.world[body], roi),
+                         score=raw.score, roi=roi)
+
+    def _run(self, crop: np.ndarray) -> decode.CropLandmarks:
+        """(S, S, 3) uint8 crop -> decoded network output."""
+        self.interpreter.set_tensor(self._input, (crop.astype(np.float32) * np.float32(1 / 255))[None])
+        self.interpreter.invoke()
+        get = self.interpreter.get_tensor
+        return decode.decode(get(self._landmarks), get(self._flag), get(self._heatmap), get(self._world), INPUT_SIZE)
+
+
+def crop_roi(image_rgb: np.ndarray, roi: Roi, size: int) -> np.ndarray:
+    """(H, W, 3) uint8 image -> (size, size, 3) uint8 bilinear crop of `roi`, edge pixels repeated outside."""
+    affine = to_pixel_centre_affine(image_to_crop_affine(roi, size))
+    return cv2.warpAffine(image_rgb, affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _check_image(image_rgb: np.ndarray) -> None:
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")

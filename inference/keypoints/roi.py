@@ -1,0 +1,99 @@
+"""The square, possibly rotated image region the landmark model looks at, and the maps in and out of it.
+
+Coordinates are image pixels with pixel (i, j) covering [i, i + 1) x [j, j + 1) (centre at i + 0.5), as in the
+rest of the project; crop coordinates are the same for the model's square input. MediaPipe's pose pipeline builds
+its region of interest with `AlignmentPointsRectsCalculator` (centre on the hips' centre, half side = distance to
+a point on the circle around the whole body, rotated so that point is straight above the hips) followed by
+`RectTransformationCalculator` (scale 1.25 in both directions, then square on the long side). Those numbers come
+from the graphs `PoseDetectionToRoi` and `PoseLandmarksToRoi` shipped in the mediapipe 0.10.14 wheel.
+
+A rotation of theta radians maps the crop's offset r from its centre to the image offset R(theta) r with
+R = [[cos, -sin], [sin, cos]] in the image's x-right, y-down axes (theta > 0 turns clockwise on screen),
+the convention of MediaPipe's rects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: MediaPipe's enlargement of the alignment square (`RectTransformationCalculator` scale_x = scale_y = 1.25).
+ROI_SCALE = 1.25
+#: The angle at which the hips -> body-circle direction should point, 90 degrees = straight up.
+_TARGET_ANGLE = np.pi / 2
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A square region: centre (cx, cy) and side in image pixels, rotation in radians (see module doc)."""
+
+    cx: float
+    cy: float
+    side: float
+    rotation: float = 0.0
+
+    def rotation_matrix(self) -> np.ndarray:
+        """(2, 2) R(rotation): crop-axis offsets -> image-axis offsets."""
+        cos, sin = np.cos(self.rotation), np.sin(self.rotation)
+        return np.array([[cos, -sin], [sin, cos]])
+
+
+def roi_from_box(box_xywh: np.ndarray, scale: float = ROI_SCALE) -> Roi:
+    """(4,) tight person box (x, y, w, h) -> upright square ROI of side `scale` * max(w, h) on the box centre.
+
+    The detector-based ROI of MediaPipe is centred on the hips and spans the circle that encloses the body; a
+    tight box has no hip point, so its centre and long side stand in for the circle's centre and diameter (equal
+    for a standing person), and the published 1.25 enlargement is applied on top. Rotation is 0: the box tells
+    nothing about which way the body leans.
+    """
+    x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64))
+    if not (w > 0 and h > 0):
+        raise ValueError(f"box must have a positive width and height, got {box_xywh}")
+    return Roi(x + w / 2.0, y + h / 2.0, scale * max(w, h))
+
+
+def roi_from_alignment_points(centre_xy: np.ndarray, circle_xy: np.ndarray, scale: float = ROI_SCALE) -> Roi:
+    """Hips' centre and a point on the body's enclosing circle, (2,) image pixels each -> MediaPipe's ROI.
+
+    Side = `scale` * 2 * |circle - centre|; rotation turns the crop so that the circle point is straight above
+    the centre (MediaPipe's target angle of 90 degrees), wrapped to (-pi, pi].
+    """
+    centre = np.asarray(centre_xy, dtype=np.float64)
+    dx, dy = np.asarray(circle_xy, dtype=np.float64) - centre
+    angle = _TARGET_ANGLE - np.arctan2(-dy, dx)
+    rotation = float(angle - 2 * np.pi * np.ceil((angle - np.pi) / (2 * np.pi)))
+    return Roi(float(centre[0]), float(centre[1]), scale * 2.0 * float(np.hypot(dx, dy)), rotation)
+
+
+def image_to_crop_affine(roi: Roi, crop_size: int) -> np.ndarray:
+    """(2, 3) affine A with crop = A @ (x, y, 1): image pixels -> pixels of a `crop_size` square crop of `roi`.
+
+    Both sides use the corner convention of the module doc; `to_pixel_centre_affine` adapts it to OpenCV.
+    """
+    zoom = crop_size / roi.side
+    linear = zoom * roi.rotation_matrix().T
+    offset = crop_size / 2.0 - linear @ np.array([roi.cx, roi.cy])
+    return np.hstack([linear, offset[:, None]])
+
+
+def to_pixel_centre_affine(affine_2x3: np.ndarray) -> np.ndarray:
+    """A corner-convention affine -> the same map for coordinates with pixel centres on integers (OpenCV's)."""
+    linear, offset = affine_2x3[:, :2], affine_2x3[:, 2]
+    return np.hstack([linear, (offset + linear @ np.full(2, 0.5) - 0.5)[:, None]])
+
+
+def crop_to_image(points_unit: np.ndarray, roi: Roi) -> np.ndarray:
+    """(N, 2) points in the crop as fractions of its side (0..1, MediaPipe's normalised ROI coordinates)
+    -> (N, 2) float64 image pixels."""
+    offsets = (np.asarray(points_unit, dtype=np.float64) - 0.5) * roi.side
+    return offsets @ roi.rotation_matrix().T + np.array([roi.cx, roi.cy])
+
+
+def rotate_to_image_axes(points: np.ndarray, roi: Roi) -> np.ndarray:
+    """(N, 3) metric points predicted in the crop's axes -> (N, 3) in the image's axes (x, y turned by R).
+
+    MediaPipe's `WorldLandmarkProjectionCalculator`: the crop was turned, so its world x/y axes were too.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    turned = points[:, :2] @ roi.rotation_matrix().T
+    return np.concatenate([turned, points[:, 2:]], axis=1)

@@ -1,0 +1,45 @@
+"""What the background thread measures on each person in each frame, before the main thread's network runs.
+
+PARE needs the 224x224 crop of the square box; the keypoint backend (and PARE refinement) needs BlazePose's
+33 landmarks from the tight box. Both are cut from the frame while it is in hand, so frames are decoded once.
+A person the landmark model does not see gets NaN landmarks with zero confidence; the fit ignores them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .crop import crop_person
+
+NUM_LANDMARKS = 33
+LANDMARK_KEYS = ("landmarks_image", "landmarks_confidence", "landmarks_world")
+
+
+class PersonMeasures:
+    """`measure(image, tight box xywh, square crop box cxcywh) -> {name: array}` for one person.
+
+    Holds the landmark model, which is not thread-safe: use the instance from one thread only (the producer).
+    """
+
+    def __init__(self, crops: bool, landmarks: bool) -> None:
+        self.crops = crops
+        self.landmark_model = None
+        if landmarks:
+            from .keypoints.blazepose_landmarks import LandmarkModel
+
+            self.landmark_model = LandmarkModel.load()
+
+    def measure(self, image: np.ndarray, box_xywh: np.ndarray, square_cxcywh: np.ndarray) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        if self.crops:
+            out["crop"] = crop_person(image, square_cxcywh)
+        if self.landmark_model is not None:
+            found = self.landmark_model.landmarks(image, box_xywh)
+            if found is None:
+                out["landmarks_image"] = np.full((NUM_LANDMARKS, 2), np.nan, np.float32)
+                out["landmarks_confidence"] = np.zeros(NUM_LANDMARKS, np.float32)
+                out["landmarks_world"] = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
+            else:
+                out["landmarks_image"] = found.image.astype(np.float32)
+                out["landmarks_confidence"] = found.confidence.astype(np.float32)
+                out["landmarks_world"] = found.world.astype(np.float32)
+        return out

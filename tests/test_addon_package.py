@@ -1,0 +1,51 @@
+"""The extension zip as Blender's tool builds it: runtime assets in, sample media out, and the worker started
+from the unpacked extension finds the bundled `inference` package and writes nothing into the extension."""
+import pathlib
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from test_addon_extension import run_tool  # noqa: E402
+
+WORKER_FROM_EXTENSION = r"""
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+from addon.worker import start_child
+process = start_child([sys.executable, "-c", "import inference.cli, inference.result_file as r; print(r.__file__)"])
+lines = list(process.all_lines())
+print("EXIT", process.wait(), *lines)
+"""
+
+
+@pytest.fixture(scope="module")
+def unpacked(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    done = run_tool("build", "--source-dir", ROOT, "--output-dir", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    archive = zipfile.ZipFile(next(out.glob("pare_body_estimator-*.zip")))
+    folder = tmp_path_factory.mktemp("extensions") / "pare_body_estimator"
+    archive.extractall(folder)
+    return archive.namelist(), folder
+
+
+def test_runtime_assets_ship_and_samples_do_not(unpacked):
+    names, _ = unpacked
+    runtime = [path.relative_to(ROOT).as_posix() for kind in ("models", "body")
+               for path in (ROOT / "assets" / kind).rglob("*") if path.is_file()]
+    assert runtime and set(runtime) <= set(names)
+    assert not [name for name in names if name.startswith(("assets/samples/", "tools/", "tests/"))]
+    assert "pyproject.toml" in names  # the environment setup installs its dependencies
+
+
+def test_the_worker_runs_the_bundled_inference_package(unpacked, tmp_path):
+    _, folder = unpacked
+    done = subprocess.run([sys.executable, "-c", WORKER_FROM_EXTENSION, str(folder)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("EXIT 0 "), done.stdout + done.stderr
+    assert pathlib.Path(done.stdout.split()[2]).is_relative_to(folder)
+    assert not list(folder.rglob("__pycache__"))
