@@ -54,21 +54,35 @@ def warp_affine_bilinear(image: np.ndarray, affine_2x3: np.ndarray, size: int) -
     """Resample (H, W, C) uint8 `image` into a (size, size, C) uint8 crop; crop = affine_2x3 @ (x, y, 1).
 
     Each crop pixel is pulled from the inverse-mapped image position, interpolated bilinearly (first along x,
-    then y) in float32 and rounded; image positions outside the picture read as 0.
+    then y) in float32 and rounded; image positions outside the picture read as 0. Person crops are axis
+    aligned (scale + shift), so the source columns depend on the crop column only and the rows on the row:
+    then the four neighbours are gathered as two small row x column blocks instead of per pixel, several
+    times faster on large frames with the same arithmetic, so the same result.
     """
     height, width = image.shape[:2]
     inverse = _invert_affine(affine_2x3).astype(np.float32)
     grid = np.arange(size, dtype=np.float32)
+    if inverse[0, 1] == 0 and inverse[1, 0] == 0:
+        src_x = (inverse[0, 0] * grid + np.float32(0)) + inverse[0, 2]
+        src_y = (inverse[1, 1] * grid + np.float32(0)) + inverse[1, 2]
+        return _bilinear(image, src_x[None, :], src_y[:, None], separable=True)
     src_x = inverse[0, 0] * grid[None, :] + inverse[0, 1] * grid[:, None] + inverse[0, 2]
     src_y = inverse[1, 0] * grid[None, :] + inverse[1, 1] * grid[:, None] + inverse[1, 2]
+    return _bilinear(image, src_x, src_y, separable=False)
+
+
+def _bilinear(image: np.ndarray, src_x: np.ndarray, src_y: np.ndarray, separable: bool) -> np.ndarray:
+    """Bilinear samples of `image` at (src_y, src_x), arrays broadcasting to the crop's (rows, cols)."""
+    height, width = image.shape[:2]
     x0, y0 = np.floor(src_x), np.floor(src_y)
     frac_x, frac_y = (src_x - x0)[..., None], (src_y - y0)[..., None]
     x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
 
     def sample(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-        values = image[np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)].astype(np.float32)
-        return values * inside[..., None]
+        rows, cols = np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)
+        picked = image[rows[:, :1], cols[:1, :]] if separable else image[rows, cols]
+        return picked.astype(np.float32) * inside[..., None]
 
     top_left, top_right = sample(y0, x0), sample(y0, x0 + 1)
     bottom_left, bottom_right = sample(y0 + 1, x0), sample(y0 + 1, x0 + 1)
@@ -79,10 +93,12 @@ def warp_affine_bilinear(image: np.ndarray, affine_2x3: np.ndarray, size: int) -
 
 
 def _invert_affine(affine_2x3: np.ndarray) -> np.ndarray:
-    """(2, 3) affine A -> (2, 3) affine B with B(A(p)) = p."""
-    linear = np.asarray(affine_2x3, dtype=np.float64)
-    inverse_linear = np.linalg.inv(linear[:, :2])
-    return np.hstack([inverse_linear, -inverse_linear @ linear[:, 2:]])
+    """(2, 3) affine A -> (2, 3) affine B with B(A(p)) = p (2x2 inverse in closed form: np.linalg.inv costs
+    more than the whole crop for so small a matrix)."""
+    (a, b, tx), (c, d, ty) = np.asarray(affine_2x3, dtype=np.float64)
+    det = a * d - b * c
+    inverse_linear = np.array([[d, -b], [-c, a]]) / det
+    return np.hstack([inverse_linear, -inverse_linear @ np.array([[tx], [ty]])])
 
 
 def normalize_crops(crops: np.ndarray) -> np.ndarray:
