@@ -5,6 +5,7 @@ rate (None for stills) and the number of frames it will yield, which go into the
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ import numpy as np
 
 from .errors import UserError
 from .image_io import IMAGE_SUFFIXES, read_image_rgb
+
+log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
@@ -71,7 +74,11 @@ class FrameSource:
             yield from _read_video(self.path, self.indices)
             return
         for index in self.indices:
-            image = read_image_rgb(self._files[index])
+            try:
+                image = read_image_rgb(self._files[index])
+            except UserError as error:  # one bad file in a sequence: skip it, keep the rest
+                log.warning("skipping frame %d: %s", index, error)
+                continue
             if image.shape[:2] != (self.height, self.width):
                 raise UserError(
                     f"{self._files[index].name} is {image.shape[1]}x{image.shape[0]} but the sequence is "
