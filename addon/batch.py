@@ -1,16 +1,20 @@
-"""Headless scene building, for pipelines: footage or a result file (and the SMPL model) in, a .blend out.
+"""Headless scene building, for pipelines: footage or a result file in, a .blend (and a preview picture) out.
 
+    python addon/batch.py -- --input clip.mp4 --output out/shot.blend --preview out/shot.png
     blender -b --python addon/batch.py -- --input clip.mp4 --checkpoint CKPT --smpl SMPL --output shot.blend
-    blender -b --python addon/batch.py -- --from-result result.npz --smpl SMPL --output shot.blend
-    python addon/batch.py -- ...   (the same, where the bpy module is installed)
+    blender -b --python addon/batch.py -- --from-result result.npz [--smpl SMPL] --output shot.blend
 
-Runs from any working directory. The scene starts empty (factory settings; a .blend opened on Blender's
-command line is discarded). Background Blender runs no timers or modal operators, so everything here is
-synchronous: with --input the inference worker (`python -m inference estimate`, in the interpreter given by
---python, which must have torch, or else the first one found where torch imports) runs to the end before the
-scene is built; with --overlays the part-map frames are written next. The .blend (and the overlay folder) is
-saved under a temporary name in the output folder and renamed only when complete, so a failure never leaves a
-half-written file. Exit status: 0 done, 2 a problem with the inputs (one line on stderr, no traceback), 130 cancelled.
+Runs from any working directory, where the bpy module is installed or inside Blender. Without a checkpoint the
+bundled keypoint backend estimates the people, without an SMPL file the bundled stand-in body is used; a result
+computed with SMPL needs --smpl to be built. The scene starts empty (factory settings; a .blend opened on
+Blender's command line is discarded) and gets a sky, a sun and part-coloured bodies, so it renders as the
+preview shows. Background Blender runs no timers or modal operators, so everything here is synchronous: with
+--input the inference worker (`python -m inference estimate`, in the interpreter given by --python, which must
+have torch, or else the first one found where torch imports) runs to the end before the scene is built; with
+--overlays the part-map frames are written next; with --preview the middle frame is rendered last. The .blend,
+the preview and the overlay folder are written under temporary names in their folders (created when missing)
+and renamed only when everything is complete, so a failure never leaves a half-written file. Exit status:
+0 done, 2 a problem with the inputs (one line on stderr, no traceback), 130 cancelled.
 """
 from __future__ import annotations
 
@@ -56,9 +60,16 @@ def parse_arguments(arguments: list[str]) -> argparse.Namespace:
     source.add_argument("--input", help="photo, folder of images or video to estimate bodies from")
     source.add_argument("--from-result", type=Path, help="an existing result file (.npz, format v1)")
     parser.add_argument("--output", required=True, type=Path, help=".blend file to write")
-    parser.add_argument("--smpl", default=os.environ.get(SMPL_ENV), help=f"SMPL model file (default ${SMPL_ENV})")
+    parser.add_argument("--preview", type=Path, help="also render the middle frame from the matched camera to "
+                                                        "this .png (Cycles on the CPU, footage behind the bodies)")
+    parser.add_argument("--smpl", default=os.environ.get(SMPL_ENV),
+                        help=f"SMPL model file (default ${SMPL_ENV}); without one, estimates use the bundled "
+                             f"stand-in body, and results computed with SMPL cannot be built")
     parser.add_argument("--checkpoint", default=os.environ.get(CHECKPOINT_ENV),
-                        help=f"PARE checkpoint, with --input (default ${CHECKPOINT_ENV})")
+                        help=f"PARE checkpoint, with --input (default ${CHECKPOINT_ENV}); without one, the bundled "
+                             f"keypoint backend (BlazePose landmarks and a body fitter) estimates")
+    parser.add_argument("--refine", action="store_true",
+                        help="with --input and a checkpoint: fit PARE's estimate to the detected landmarks")
     parser.add_argument("--python", default=os.environ.get(PYTHON_ENV),
                         help=f"interpreter with torch for the worker, with --input (default ${PYTHON_ENV}, else "
                              f"the first of the source's .venv and this interpreter where torch imports)")
@@ -80,14 +91,33 @@ def parse_arguments(arguments: list[str]) -> argparse.Namespace:
     return parser.parse_args(arguments)
 
 
-def checked_output(output: Path, user_error: type[Exception]) -> Path:
-    """The absolute output path, checked before any work is done."""
-    output = output.expanduser().resolve()
-    if output.suffix.lower() != ".blend":
-        raise user_error(f"--output must end in .blend, got {output.name}")
-    if not output.parent.is_dir():
-        raise user_error(f"The output folder {output.parent} does not exist")
-    return output
+def checked_file(path: Path, suffix: str, option: str, user_error: type[Exception]) -> Path:
+    """The absolute path of an output file, its name checked before any work is done."""
+    path = path.expanduser().resolve()
+    if path.suffix.lower() != suffix:
+        raise user_error(f"{option} must end in {suffix}, got {path.name}")
+    return path
+
+
+@contextlib.contextmanager
+def output_folders(files: list[Path], user_error: type[Exception]) -> Iterator[None]:
+    """The folders of `files`, created when missing (`out/` on a first run) and removed again, if still
+    empty, when the run fails: a failed run leaves nothing behind."""
+    created = []
+    for folder in dict.fromkeys(file.parent for file in files):
+        missing = [parent for parent in (folder, *folder.parents) if not parent.exists()]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise user_error(f"Cannot create the output folder {folder} ({error.strerror})") from None
+        created += missing
+    try:
+        yield
+    except BaseException:
+        for folder in sorted(created, key=lambda path: len(path.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def hidden_temporary(beside: Path, suffix: str) -> Path:
@@ -106,13 +136,6 @@ def removed_afterwards(path: Path) -> Iterator[Path]:
             os.unlink(path)
 
 
-def save_atomically(output: Path) -> None:
-    """Save the open scene to `output` via a temporary .blend in the same folder, renamed when complete."""
-    with removed_afterwards(hidden_temporary(output, ".blend")) as temporary:
-        bpy.ops.wm.save_as_mainfile(filepath=str(temporary), copy=True, check_existing=False)
-        os.replace(temporary, output)
-
-
 def worker_python(args: argparse.Namespace, user_error: type[Exception]) -> str:
     """The interpreter given, else the first candidate where torch and the estimator import."""
     if args.python:
@@ -127,12 +150,10 @@ def worker_python(args: argparse.Namespace, user_error: type[Exception]) -> str:
 def estimate(args: argparse.Namespace, result: Path, user_error: type[Exception]) -> None:
     """Run the inference worker to the end, writing `result`; progress goes to stderr."""
     worker = import_from_package("addon.worker")
-    if not args.checkpoint:
-        raise user_error(f"No PARE checkpoint given: pass --checkpoint or set ${CHECKPOINT_ENV}")
-    job = worker.EstimateJob(input=str(Path(args.input).expanduser().resolve()), checkpoint=args.checkpoint,
-                             smpl=args.smpl, output=str(result), device=args.device, bbox=args.bbox,
-                             person=args.person, frame_range=args.frame_range, stride=args.stride,
-                             smooth=not args.no_smooth, precision=args.precision)
+    job = worker.EstimateJob(input=str(Path(args.input).expanduser().resolve()), output=str(result),
+                             checkpoint=args.checkpoint or None, smpl=args.smpl or None, device=args.device,
+                             bbox=args.bbox, person=args.person, frame_range=args.frame_range, stride=args.stride,
+                             smooth=not args.no_smooth, precision=args.precision, refine=args.refine)
 
     def show(event: dict) -> None:
         if event["event"] == "progress":
@@ -155,44 +176,57 @@ def write_overlays(args: argparse.Namespace, result: Path, folder: Path) -> tupl
 
 
 def build(args: argparse.Namespace, result: Path, output: Path, name: str):
-    """Build and save the scene; the overlay frames go to `<output name>_overlays/` beside it, written under a
-    temporary name first and swapped in only with the .blend, so a failure leaves the old ones (or none)."""
+    """Build the scene and save it; render the preview; write the overlay frames to `<output name>_overlays/`.
+    Each is written under a temporary name first and all are swapped in together at the end, so a failure
+    leaves the old files (or none). Returns the build report and the seconds the preview took (or None)."""
     scene_build = import_from_package("addon.scene_build")
+    preview = import_from_package("addon.preview")
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    with removed_afterwards(hidden_temporary(output, "_overlays")) as temporary:
-        sequences = write_overlays(args, result, temporary) if args.overlays else ()
+    with contextlib.ExitStack() as stack:
+        overlays = stack.enter_context(removed_afterwards(hidden_temporary(output, "_overlays")))
+        blend = stack.enter_context(removed_afterwards(hidden_temporary(output, ".blend")))
+        picture = stack.enter_context(removed_afterwards(hidden_temporary(args.preview, ".png"))) \
+            if args.preview else None
+        sequences = write_overlays(args, result, overlays) if args.overlays else ()
         options = scene_build.BuildOptions(frame_start=args.frame_start,
                                            pose_correctives=not args.no_pose_correctives, overlays=sequences)
-        report = scene_build.import_result_file(bpy.context, result, args.smpl, options, name=name)
+        report = scene_build.import_result_file(bpy.context, result, args.smpl, options, name=name,
+                                                how_to_give_smpl=f"pass --smpl or set ${SMPL_ENV}")
+        preview.make_renderable(bpy.context.scene)
+        final_overlays = output.with_name(f"{output.stem}_overlays")
         if sequences:  # the images point at the final folder before the .blend is saved
-            final = output.with_name(f"{output.stem}_overlays")
             for image in bpy.data.images:
-                image.filepath = image.filepath.replace(str(temporary), str(final))
-        save_atomically(output)
+                image.filepath = image.filepath.replace(str(overlays), str(final_overlays))
+        bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False)
+        seconds = preview.render_preview(bpy.context.scene, picture, report.middle_frame) if picture else None
+        os.replace(blend, output)
+        if picture:
+            os.replace(picture, args.preview)
         if sequences:
-            shutil.rmtree(final, ignore_errors=True)
-            os.replace(temporary, final)
-    return report
+            shutil.rmtree(final_overlays, ignore_errors=True)
+            os.replace(overlays, final_overlays)
+    return report, seconds
 
 
 def run(arguments: list[str]) -> int:
     args = parse_arguments(arguments)
     user_error = import_from_package("inference.errors").UserError
     try:
-        if not args.smpl:
-            raise user_error(f"No SMPL model given: pass --smpl or set ${SMPL_ENV}")
-        output = checked_output(args.output, user_error)
+        output = checked_file(args.output, ".blend", "--output", user_error)
+        if args.preview:
+            args.preview = checked_file(args.preview, ".png", "--preview", user_error)
         unknown = set(args.overlays) - set(import_from_package("addon.overlay_frames").KINDS)
         if unknown:
             raise user_error(f"--overlays takes attention and/or segmentation, not {', '.join(sorted(unknown))}")
-        if args.from_result is not None:
-            report = build(args, args.from_result, output, f"PARE {args.from_result.stem}")
-        else:
-            with removed_afterwards(hidden_temporary(output, ".npz")) as result:
-                estimate(args, result, user_error)
-                report = build(args, result, output, f"PARE {Path(args.input).stem}")
-                if args.keep_result:
-                    shutil.copyfile(result, args.keep_result)
+        with output_folders([output] + ([args.preview] if args.preview else []), user_error):
+            if args.from_result is not None:
+                report, seconds = build(args, args.from_result, output, f"PARE {args.from_result.stem}")
+            else:
+                with removed_afterwards(hidden_temporary(output, ".npz")) as result:
+                    estimate(args, result, user_error)
+                    report, seconds = build(args, result, output, f"PARE {Path(args.input).stem}")
+                    if args.keep_result:
+                        shutil.copyfile(result, args.keep_result)
     except user_error as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -201,7 +235,9 @@ def run(arguments: list[str]) -> int:
         return EXIT_CANCELLED
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"wrote {output} ({report.persons} person(s), {report.frames} frame(s))")
+    print(f"wrote the scene {output} ({report.persons} person(s), {report.frames} frame(s), {report.body})")
+    if args.preview:
+        print(f"wrote the preview {args.preview} (frame {report.middle_frame}, rendered in {seconds:.1f} s)")
     return 0
 
 

@@ -76,6 +76,12 @@ def _add_shape_key(body: bpy.types.Object, name: str, basis: np.ndarray, offsets
     key.value = value
 
 
+def has_pose_correctives(model: SMPLArrays) -> bool:
+    """Whether the model's pose blend shapes move anything: the stand-in body's are all zero, and 207 keys
+    of zeros, keyed every frame, would only cost memory and time."""
+    return bool(np.any(np.asarray(model.posedirs)))
+
+
 def build_body_mesh(name: str, model: SMPLArrays, betas: np.ndarray, armature: bpy.types.Object,
                     collection: bpy.types.Collection, pose_correctives: bool) -> bpy.types.Object:
     """The skinned body of one person, its beta keys set to `betas` (10,), parented to `armature`.

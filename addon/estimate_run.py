@@ -39,7 +39,7 @@ class RunPlan:
     job: EstimateJob
     python: str | None  # the interpreter to use; None: search `candidates`
     candidates: tuple[str, ...]
-    smpl: str
+    smpl: str | None  # None: only stand-in results can be built (what the worker makes without SMPL)
     run_folder: Path
     name: str  # the scene collection
     build: BuildOptions

@@ -11,13 +11,14 @@ import textwrap
 
 import bpy
 
+from ..inference.errors import UserError
 from .legend import part_icon
 from .operators.cancel_estimate import PAREBODY_OT_cancel_estimate
 from .operators.estimate_body import PAREBODY_OT_estimate_body
 from .operators.import_result import PAREBODY_OT_import_result
 from .overlay_frames import ATTENTION, SEGMENTATION
 from .overlay_planes import overlay_planes
-from .preferences import ADDON_PACKAGE
+from .preferences import ADDON_PACKAGE, checkpoint_path, smpl_path
 from .smpl_rest import JOINT_NAMES
 
 PIXELS_PER_CHARACTER = 7  # roughly, at the default UI scale: how many characters fit a panel line
@@ -32,6 +33,24 @@ def draw_message(layout: bpy.types.UILayout, context: bpy.types.Context, text: s
     box = layout.box().column(align=True)
     for index, line in enumerate(wrapped_lines(context, text)):
         box.label(text=line, icon=icon if index == 0 else "BLANK1")
+
+
+def is_set(find_path) -> bool:
+    """Whether a file is set; a set file that is missing counts (Estimate Body then says what is wrong)."""
+    try:
+        return find_path() is not None
+    except UserError:
+        return True
+
+
+def estimator_summary(context: bpy.types.Context) -> tuple[list[str], bool]:
+    """What Estimate Body will use (short lines for the panel) and whether a PARE checkpoint is set."""
+    body_model = context.scene.pare_body.body_model
+    pare = is_set(lambda: checkpoint_path(context))
+    smpl = is_set(lambda: smpl_path(context, body_model))
+    estimator = "PARE" if pare else "keypoints (no PARE checkpoint)"
+    body = f"SMPL {body_model.lower()}" if smpl else "stand-in (no SMPL file)"
+    return [f"Estimator: {estimator}", f"Body: {body}"], pare
 
 
 class BodyPanel:
@@ -64,11 +83,17 @@ class PAREBODY_PT_body(BodyPanel, bpy.types.Panel):
         if settings.person_choice == "ids":
             inputs.prop(settings, "person_ids")
         inputs.prop(settings, "smooth")
-        overlays = inputs.column(heading="Overlays")
+        summary, pare = estimator_summary(context)
+        pare_only = inputs.column()
+        pare_only.active = pare  # refining, part attention and segmentation are PARE's: greyed without it
+        pare_only.prop(settings, "refine")
+        overlays = pare_only.column(heading="Overlays")
         overlays.prop(settings, "overlay_attention")
         if settings.overlay_attention:
             overlays.prop(settings, "attention_part")
         overlays.prop(settings, "overlay_segmentation")
+        for line in summary:
+            inputs.label(text=line, icon="INFO")
 
         if job.running:
             layout.progress(factor=job.progress, type="BAR", text=job.stage)

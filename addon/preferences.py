@@ -34,13 +34,15 @@ class PAREBODY_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = ADDON_PACKAGE
 
     smpl_neutral: StringProperty(name="SMPL Neutral", subtype="FILE_PATH",
-                                 description="SMPL_NEUTRAL.pkl (or .npz): the body model the estimates use")
+                                 description="SMPL_NEUTRAL.pkl (or .npz): the body model the estimates use. "
+                                             "Empty: the bundled license-free stand-in body")
     smpl_female: StringProperty(name="SMPL Female", subtype="FILE_PATH",
                                 description="Optional: SMPL_FEMALE.pkl, to build bodies with the female model")
     smpl_male: StringProperty(name="SMPL Male", subtype="FILE_PATH",
                               description="Optional: SMPL_MALE.pkl, to build bodies with the male model")
     checkpoint: StringProperty(name="PARE Checkpoint", subtype="FILE_PATH",
-                               description="pare_w_3dpw_checkpoint.ckpt or pare_checkpoint.ckpt")
+                               description="pare_w_3dpw_checkpoint.ckpt or pare_checkpoint.ckpt. Empty: the "
+                                           "bundled keypoint backend (BlazePose landmarks and a body fitter)")
     python: StringProperty(name="Inference Python", subtype="FILE_PATH",
                            description="The Python interpreter of an environment with torch and this project's "
                                        "requirements. Empty: found automatically")
@@ -55,6 +57,8 @@ class PAREBODY_AP_preferences(bpy.types.AddonPreferences):
         files = layout.column(heading="Licensed Files")
         for name in ("smpl_neutral", "smpl_female", "smpl_male", "checkpoint"):
             files.prop(self, name)
+        files.label(text="Optional: without them, the bundled stand-in body and keypoint backend are used.",
+                    icon="INFO")
         engine = layout.column(heading="Inference")
         engine.prop(self, "python")
         if not self.python:
@@ -77,27 +81,30 @@ def addon_preferences(context: bpy.types.Context) -> PAREBODY_AP_preferences | N
     return addon.preferences if addon else None
 
 
-def smpl_path(context: bpy.types.Context, body_model: str = "NEUTRAL") -> str:
-    """The SMPL file for `body_model` (the neutral one may come from $PARE_BODY_SMPL); UserError naming the
-    preference to set when it is missing."""
+def smpl_path(context: bpy.types.Context, body_model: str = "NEUTRAL") -> str | None:
+    """The SMPL file for `body_model` (the neutral one may come from $PARE_BODY_SMPL), or None when no neutral
+    file is set: estimates then use the bundled stand-in body. UserError naming the preference to set when a
+    female or male body is asked for without its file, or a file set is missing."""
     prefs = addon_preferences(context)
     value = getattr(prefs, f"smpl_{body_model.lower()}") if prefs else ""
     path = bpy.path.abspath(value) if value else (os.environ.get(SMPL_ENV, "") if body_model == "NEUTRAL" else "")
+    if not path and body_model == "NEUTRAL":
+        return None
     if not path:
         raise UserError(f"Set the SMPL {body_model.lower()} model file in Edit > Preferences > Add-ons > PARE Body "
-                        f"Estimator. {GET_SMPL}")
+                        f"Estimator, or choose the Neutral body. {GET_SMPL}")
     if not Path(path).exists():
         raise UserError(f"The SMPL model file {path} does not exist: fix it in the add-on's preferences.")
     return path
 
 
-def checkpoint_path(context: bpy.types.Context) -> str:
+def checkpoint_path(context: bpy.types.Context) -> str | None:
+    """The PARE checkpoint, or None when none is set: the bundled keypoint backend estimates then."""
     prefs = addon_preferences(context)
     value = prefs.checkpoint if prefs else ""
     path = bpy.path.abspath(value) if value else os.environ.get(CHECKPOINT_ENV, "")
     if not path:
-        raise UserError(f"Set the PARE checkpoint in Edit > Preferences > Add-ons > PARE Body Estimator. "
-                        f"{GET_CHECKPOINT}")
+        return None
     if not Path(path).is_file():
         raise UserError(f"The PARE checkpoint {path} does not exist: fix it in the add-on's preferences.")
     return path

@@ -42,6 +42,9 @@ class PAREBODY_PG_settings(bpy.types.PropertyGroup):
     person_ids: StringProperty(name="IDs", default="0", description="Track ids, comma separated: 0,2")
     smooth: BoolProperty(name="Smooth Motion", default=True,
                          description="Smooth videos over time (one-euro filter); off: the raw per-frame estimate")
+    refine: BoolProperty(name="Refine with Landmarks", default=False,
+                         description="With a PARE checkpoint: fit PARE's bodies to BlazePose landmarks detected in "
+                                     "the footage, so the joints land closer on the people (slower)")
     overlay_attention: BoolProperty(name="Part Attention", default=False,
                                     description="Make image planes of PARE's part attention")
     attention_part: EnumProperty(name="Part", items=PART_ITEMS, default=ALL_PARTS)

@@ -1,6 +1,9 @@
 """One result file -> one collection: per person a keyframed armature with its skinned body, a matched camera
 and the footage behind the bodies.
 
+The body is the one the result was computed with (its meta's `body_model`): a pose and shape fitted to the
+project's stand-in body mean another thing on SMPL's mesh, and the other way round. So a stand-in result is
+built with the bundled stand-in even where an SMPL file is configured, and any other result needs SMPL.
 The import is all or nothing (`rollback`). It makes no undo pushes of its own, so the operator that calls
 it is a single undo step; the batch path calls it directly.
 """
@@ -12,10 +15,11 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..inference.result_file import PersonTrack, Result, read_result
-from ..inference.smpl_file import read_smpl_model
+from ..inference.errors import UserError
+from ..inference.result_file import PersonTrack, Result, ResultMeta, read_result
+from ..inference.smpl_file import GET_SMPL, STANDIN_NAME, SMPLModelData, read_body_model, read_smpl_model
 from .armature_build import build_armature
-from .body_mesh import build_body_mesh
+from .body_mesh import build_body_mesh, has_pose_correctives
 from .camera_build import build_camera
 from .camera_math import camera_settings, footage_plane_depth
 from .footage import add_footage, load_footage
@@ -24,6 +28,9 @@ from .overlay_planes import add_overlay_planes
 from .rig_animation import animate_person
 from .rollback import rollback_on_failure
 from .smpl_rest import SMPLArrays, median_betas, rest_joints
+
+# Custom properties of the built collection: which body and which estimator made it (shown in its properties).
+BODY_PROPERTY, MODEL_PROPERTY = "pare_body_model", "pare_estimator"
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class BuildReport:
     collection: str
     persons: int
     frames: int
+    body: str = ""  # the body the meshes use, in words (`body_description`)
+    middle_frame: int = 1  # the scene frame in the middle of those showing people (a preview shows it)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -45,6 +54,20 @@ def _frame_span(result: Result) -> int:
     """Number of source frames the scene must show: the recorded count, or more if a track runs past it."""
     last = max(int(track.frame[-1]) for track in result.persons) if result.persons else -1
     return max(result.meta.frame_count, last + 1)
+
+
+def _middle_frame(result: Result, frame_start: int) -> int:
+    """The scene frame in the middle of the source frames where somebody was estimated (of the whole span
+    when nobody was): a clip estimated over frames 0-19 of 120 shows its people at 10, not at 60."""
+    if not result.persons:
+        return frame_start + _frame_span(result) // 2
+    seen = np.unique(np.concatenate([track.frame for track in result.persons]))
+    return frame_start + int(seen[len(seen) // 2])
+
+
+def body_description(model: SMPLModelData) -> str:
+    """Which body, for messages and the collection's property: "stand-in body" or "SMPL body (<file>)"."""
+    return "stand-in body" if model.is_standin else f"SMPL body ({model.source.name})"
 
 
 def _set_timing(scene: bpy.types.Scene, result: Result, options: BuildOptions) -> None:
@@ -63,21 +86,26 @@ def _build_person(context: bpy.types.Context, index: int, track: PersonTrack, mo
     betas = median_betas(track.betas)
     joints = rest_joints(model, betas)
     armature, rest_frames = build_armature(context, f"person_{index}", model, joints, collection)
-    body = build_body_mesh(f"person_{index}_body", model, betas, armature, collection, options.pose_correctives)
+    correctives = options.pose_correctives and has_pose_correctives(model)  # the stand-in's are all zero
+    body = build_body_mesh(f"person_{index}_body", model, betas, armature, collection, correctives)
     animate_person(armature, body, rest_frames, joints[0], options.frame_start + track.frame,
                    track.pose_rotmat, track.cam_t)
 
 
-def build_scene(context: bpy.types.Context, result: Result, model: SMPLArrays, name: str,
+def build_scene(context: bpy.types.Context, result: Result, model: SMPLModelData, name: str,
                 options: BuildOptions = BuildOptions()) -> BuildReport:
     """Build the collection `name` for `result` in the context's scene; on any error nothing is left."""
     scene = context.scene
     meta = result.meta
-    report = BuildReport(collection=name, persons=len(result.persons), frames=_frame_span(result))
+    report = BuildReport(collection=name, persons=len(result.persons), frames=_frame_span(result),
+                         body=body_description(model),
+                         middle_frame=_middle_frame(result, options.frame_start))
     with rollback_on_failure(scene):
         collection = bpy.data.collections.new(name)
         scene.collection.children.link(collection)
         report.collection = collection.name
+        collection[BODY_PROPERTY] = report.body
+        collection[MODEL_PROPERTY] = meta.model
         for index, track in enumerate(result.persons):
             _build_person(context, index, track, model, collection, options)
         farthest = max((float(np.max(track.joints3d[..., 2])) for track in result.persons), default=0.0)
@@ -95,10 +123,25 @@ def build_scene(context: bpy.types.Context, result: Result, model: SMPLArrays, n
     return report
 
 
-def import_result_file(context: bpy.types.Context, result_path: str | Path, smpl_path: str | Path,
-                       options: BuildOptions = BuildOptions(), name: str | None = None) -> BuildReport:
-    """Read and check both files first (a bad file changes nothing), then build the collection `name`
-    (default "PARE <result file name>"). Raises UserError."""
+def body_model_for(meta: ResultMeta, smpl_path: str | Path | None, how_to_give_smpl: str) -> SMPLModelData:
+    """The body `meta`'s result was computed with: the bundled stand-in for a stand-in result (whatever SMPL
+    file is configured), else the SMPL file at `smpl_path`. When the result needs SMPL and none is given, a
+    UserError tells `how_to_give_smpl` (the caller's way: an option, a preference) and where to get SMPL."""
+    if meta.body_model == STANDIN_NAME:
+        return read_body_model(None)
+    if not smpl_path:
+        made_with = f" ({meta.body_model})" if meta.body_model else ""
+        raise UserError(f"This result was computed with the SMPL body model{made_with}, so its bodies need the "
+                        f"SMPL model file: {how_to_give_smpl}. {GET_SMPL}")
+    return read_smpl_model(smpl_path)
+
+
+def import_result_file(context: bpy.types.Context, result_path: str | Path, smpl_path: str | Path | None,
+                       options: BuildOptions = BuildOptions(), name: str | None = None,
+                       how_to_give_smpl: str = "choose it in the add-on's preferences") -> BuildReport:
+    """Read and check the result and its body first (a bad file changes nothing), then build the collection
+    `name` (default "PARE <result file name>"). `smpl_path` is needed only for results computed with SMPL
+    (see `body_model_for`). Raises UserError."""
     result = read_result(result_path, include_maps=False)
-    model = read_smpl_model(smpl_path)
+    model = body_model_for(result.meta, smpl_path, how_to_give_smpl)
     return build_scene(context, result, model, name or f"PARE {Path(result_path).stem}", options)

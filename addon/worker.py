@@ -28,9 +28,9 @@ class EstimateJob:
     """What the worker is asked to do; paths as the user gave them. None leaves the CLI's default."""
 
     input: str
-    checkpoint: str
-    smpl: str
     output: str
+    checkpoint: str | None = None  # None: the bundled keypoint backend estimates the bodies
+    smpl: str | None = None  # None: the bundled stand-in body
     device: str = "auto"
     bbox: str | None = None  # "X,Y,W,H" pixels: one person's box in every frame
     detect: bool = True  # without bbox: find people (False: the whole frame is one centred person)
@@ -43,6 +43,7 @@ class EstimateJob:
     precision: str = "fp32"
     batch_size: int | None = None
     focal_length: float | None = None
+    refine: bool = False  # with a checkpoint: fit PARE's estimate to the detected landmarks
 
 
 class WorkerError(Exception):
@@ -54,15 +55,16 @@ class WorkerError(Exception):
 
 
 def worker_command(python: str, job: EstimateJob) -> list[str]:
-    command = [python, "-m", "inference", "estimate", "--input", job.input, "--checkpoint", job.checkpoint,
-               "--smpl", job.smpl, "--output", job.output, "--device", job.device, "--person", job.person,
-               "--stride", str(job.stride), "--precision", job.precision, "--progress", "json"]
-    valued = {"--bbox": job.bbox, "--frame-range": job.frame_range, "--smooth-min-cutoff": job.smooth_min_cutoff,
+    command = [python, "-m", "inference", "estimate", "--input", job.input, "--output", job.output,
+               "--device", job.device, "--person", job.person, "--stride", str(job.stride),
+               "--precision", job.precision, "--progress", "json"]
+    valued = {"--checkpoint": job.checkpoint, "--smpl": job.smpl, "--bbox": job.bbox,
+              "--frame-range": job.frame_range, "--smooth-min-cutoff": job.smooth_min_cutoff,
               "--smooth-beta": job.smooth_beta, "--batch-size": job.batch_size, "--focal-length": job.focal_length}
     for flag, value in valued.items():
-        if value is not None:
+        if value is not None and value != "":
             command += [flag, str(value)]
-    flags = {"--no-detect": not job.detect, "--no-smooth": not job.smooth}
+    flags = {"--no-detect": not job.detect, "--no-smooth": not job.smooth, "--refine": job.refine}
     return command + [flag for flag, wanted in flags.items() if wanted]
 
 

@@ -49,10 +49,11 @@ def plan_from_settings(context: bpy.types.Context) -> RunPlan:
     input_path = Path(bpy.path.abspath(settings.input_path))
     if not input_path.exists():
         raise UserError(f"The input {input_path} does not exist.")
-    smpl = smpl_path(context, settings.body_model)
+    smpl, checkpoint = smpl_path(context, settings.body_model), checkpoint_path(context)
     prefs = addon_preferences(context)
     job = EstimateJob(
-        input=str(input_path), checkpoint=checkpoint_path(context), smpl=smpl, output="",
+        input=str(input_path), output="", checkpoint=checkpoint, smpl=smpl,
+        refine=settings.refine and checkpoint is not None,
         device=prefs.device if prefs else "auto", bbox=settings.bbox.strip() or None, detect=settings.detect,
         person=settings.person(), frame_range=settings.frame_range(), stride=settings.stride,
         smooth=settings.smooth,
@@ -167,8 +168,8 @@ class PAREBODY_OT_estimate_body(bpy.types.Operator):
         for warning in run.warnings:
             self.report({"WARNING"}, warning)
         report = run.report
-        job.message = (f"{report.persons} person(s) over {report.frames} frame(s) in '{report.collection}'; "
-                       f"result and overlays in {run.plan.run_folder}")
+        job.message = (f"{report.persons} person(s) over {report.frames} frame(s) in '{report.collection}', "
+                       f"{report.body}; result and overlays in {run.plan.run_folder}")
         self.report({"INFO"}, job.message)
         return {"FINISHED"}
 

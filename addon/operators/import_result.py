@@ -28,7 +28,8 @@ class PAREBODY_OT_import_result(bpy.types.Operator):
     filepath: StringProperty(name="Result File", subtype="FILE_PATH", options={"SKIP_SAVE"})
     filter_glob: StringProperty(default="*.npz", options={"HIDDEN"})
     smpl_path: StringProperty(name="SMPL Model", subtype="FILE_PATH", default=os.environ.get(SMPL_ENV, ""),
-                              description="SMPL body model file (SMPL_NEUTRAL.pkl or .npz) or its folder")
+                              description="SMPL body model file (SMPL_NEUTRAL.pkl or .npz) or its folder, for "
+                                          "results computed with SMPL (stand-in results use the bundled body)")
     frame_start: IntProperty(name="Start Frame", default=1, description="Scene frame of the first source frame")
     pose_correctives: BoolProperty(name="Pose Correctives", default=True,
                                    description="Key SMPL's 207 pose-corrective shape keys per frame, so the "
@@ -45,19 +46,18 @@ class PAREBODY_OT_import_result(bpy.types.Operator):
 
     def execute(self, context):
         options = BuildOptions(frame_start=self.frame_start, pose_correctives=self.pose_correctives)
+        smpl = bpy.path.abspath(self.smpl_path) if self.smpl_path else None
         try:
-            if not self.smpl_path:
-                raise UserError(f"Choose the SMPL model file (SMPL_NEUTRAL.pkl) in the import options or the "
-                                f"add-on's preferences, or set ${SMPL_ENV}.")
-            report = import_result_file(context, bpy.path.abspath(self.filepath),
-                                        bpy.path.abspath(self.smpl_path), options)
+            report = import_result_file(context, bpy.path.abspath(self.filepath), smpl, options,
+                                        how_to_give_smpl=f"choose SMPL_NEUTRAL.pkl in the import options or the "
+                                                         f"add-on's preferences, or set ${SMPL_ENV}")
         except UserError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         for warning in report.warnings:
             self.report({"WARNING"}, warning)
         self.report({"INFO"}, f"Imported {report.persons} person(s) over {report.frames} frame(s) into "
-                              f"'{report.collection}'")
+                              f"'{report.collection}', {report.body}")
         return {"FINISHED"}
 
 
