@@ -10,16 +10,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..models.rotation import rot6d_to_rotmat
+from ..models.rotation import cross_matrix, rot6d_to_rotmat
 
 _SMALL_ANGLE = 1e-2
-
-
-def cross_matrix(v: Tensor) -> Tensor:
-    """(..., 3) -> (..., 3, 3) matrices K with K @ u = v x u."""
-    x, y, z = v.unbind(-1)
-    zero = torch.zeros_like(x)
-    return torch.stack((zero, -z, y, z, zero, -x, -y, x, zero), dim=-1).reshape(*v.shape[:-1], 3, 3)
 
 
 def right_jacobian_inverse(theta: Tensor) -> Tensor:

@@ -28,7 +28,7 @@ def rot6d_to_rotmat(x: Tensor) -> Tensor:
     return torch.stack((b1, b2, b3), dim=-1)
 
 
-def _skew(v: Tensor) -> Tensor:
+def cross_matrix(v: Tensor) -> Tensor:
     """Vectors (..., 3) -> cross-product matrices (..., 3, 3), so that skew(v) @ u = v x u."""
     x, y, z = v.unbind(-1)
     zero = torch.zeros_like(x)
@@ -49,7 +49,7 @@ def axis_angle_to_rotmat(r: Tensor) -> Tensor:
     sin_term = torch.where(small, 1.0 - sq / 6.0, torch.sin(safe) / safe)
     half_sin = torch.sin(safe / 2) / safe
     cos_term = torch.where(small, 0.5 - sq / 24.0, 2.0 * half_sin * half_sin)  # (1 - cos t) / t^2
-    k = _skew(r)
+    k = cross_matrix(r)
     eye = torch.eye(3, dtype=r.dtype, device=r.device)
     return eye + sin_term * k + cos_term * (k @ k)
 
