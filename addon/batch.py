@@ -26,17 +26,16 @@ import secrets
 import shutil
 import sys
 from pathlib import Path
-from typing import Iterator
+from types import ModuleType
+from typing import Any, Iterator
 
 import bpy
 
 PACKAGE_NAME = "pare_body_estimator"
 ROOT = Path(__file__).resolve().parents[1]
-SMPL_ENV, CHECKPOINT_ENV, PYTHON_ENV = "PARE_BODY_SMPL", "PARE_BODY_CHECKPOINT", "PARE_BODY_PYTHON"
-EXIT_USER_ERROR, EXIT_CANCELLED = 2, 130
 
 
-def import_from_package(module: str):
+def import_from_package(module: str) -> ModuleType:
     """`module` of the extension package. The repository root is that package (addon/ and inference/
     import each other relatively), so it is loaded under a fixed name, as Blender loads an installed
     extension under bl_ext.<repository>.<id>."""
@@ -47,6 +46,11 @@ def import_from_package(module: str):
         sys.modules[PACKAGE_NAME] = package
         spec.loader.exec_module(package)
     return importlib.import_module(f"{PACKAGE_NAME}.{module}")
+
+
+PROTOCOL = import_from_package("inference.worker_protocol")  # environment names and exit statuses
+SMPL_ENV, CHECKPOINT_ENV, PYTHON_ENV = PROTOCOL.SMPL_ENV, PROTOCOL.CHECKPOINT_ENV, PROTOCOL.PYTHON_ENV
+EXIT_USER_ERROR, EXIT_CANCELLED = PROTOCOL.EXIT_USER_ERROR, PROTOCOL.EXIT_CANCELLED
 
 
 def script_arguments(argv: list[str]) -> list[str]:
@@ -175,7 +179,7 @@ def write_overlays(args: argparse.Namespace, result: Path, folder: Path) -> tupl
     return tuple(overlay_frames.overlay_sequences(loaded, request, folder))
 
 
-def build(args: argparse.Namespace, result: Path, output: Path, name: str):
+def build(args: argparse.Namespace, result: Path, output: Path, name: str) -> tuple[Any, float | None]:
     """Build the scene and save it; render the preview; write the overlay frames to `<output name>_overlays/`.
     Each is written under a temporary name first and all are swapped in together at the end, so a failure
     leaves the old files (or none). Returns the build report and the seconds the preview took (or None)."""

@@ -25,7 +25,6 @@ def _palette(count: int) -> np.ndarray:
 
 
 PART_COLORS = _palette(NUM_JOINTS)  # (24, 3) sRGB, part j = SMPL joint j
-BACKGROUND_RGBA = (0.0, 0.0, 0.0, 0.0)  # segmentation channel 0: transparent
 
 
 def vertex_parts(weights: np.ndarray) -> np.ndarray:

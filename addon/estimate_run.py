@@ -14,6 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 import bpy
 
@@ -21,7 +22,7 @@ from ..inference.errors import UserError
 from ..inference.result_file import read_result
 from .background_process import BackgroundLoop
 from .interpreter import InterpreterSearch, not_found_message
-from .overlay_frames import OverlayRequest, overlay_sequences, write_overlays
+from .overlay_frames import OverlayRequest, OverlaySequence, overlay_sequences, write_overlays
 from .scene_build import BuildOptions, BuildReport, import_result_file
 from .worker import EstimateJob, Worker, WorkerError, start_worker
 
@@ -62,7 +63,7 @@ class EstimateRun:
         self._search = InterpreterSearch(list(plan.candidates)) if plan.python is None else None
         self._worker: Worker | None = None
         self._overlays: BackgroundLoop | None = None
-        self._overlays_written = False
+        self._overlay_sequences: tuple[OverlaySequence, ...] = ()  # set once every overlay frame is written
 
     @property
     def over(self) -> bool:
@@ -120,9 +121,11 @@ class EstimateRun:
         self._worker.check_outcome()
         self.state = "overlays" if self.plan.overlays else "build"
 
-    def _overlay_frames(self):
+    def _overlay_frames(self) -> Iterator[tuple[int, int]]:
+        """Runs in the overlay thread: writes the frames, then records their sequences for the scene."""
         result = read_result(self.result_path, include_maps=True)
         yield from write_overlays(result, self.plan.overlays, self.plan.run_folder)
+        self._overlay_sequences = tuple(overlay_sequences(result, self.plan.overlays, self.plan.run_folder))
 
     def _step_overlays(self, context) -> None:
         if self._overlays is None:
@@ -137,16 +140,11 @@ class EstimateRun:
             self.warnings.append(str(self._overlays.error))
         elif self._overlays.error is not None:
             raise self._overlays.error
-        self._overlays_written = self._overlays.error is None
         self.state = "build"
 
     def _step_build(self, context) -> None:
         self._advance("build", 0.0, "Building the scene")
-        sequences = ()
-        if self._overlays_written:
-            result = read_result(self.result_path, include_maps=False)
-            sequences = tuple(overlay_sequences(result, self.plan.overlays, self.plan.run_folder))
-        options = replace(self.plan.build, overlays=sequences)
+        options = replace(self.plan.build, overlays=self._overlay_sequences)
         self.report = import_result_file(context, self.result_path, self.plan.smpl, options, name=self.plan.name)
         self.warnings += self.report.warnings
         self._advance("build", 1.0, "Done")

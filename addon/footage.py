@@ -74,14 +74,18 @@ def set_image_user(user: bpy.types.ImageUser, frame_start: int, offset: int, dur
     user.use_auto_refresh = True
 
 
+def with_empty_nodes(block: bpy.types.Material | bpy.types.World) -> bpy.types.Material | bpy.types.World:
+    """`block` (a new material or world) with an empty node tree. Blender 5.0 gives every material and world
+    nodes (and deprecates `use_nodes`); 4.2 to 4.x need them switched on."""
+    if block.node_tree is None:
+        block.use_nodes = True
+    block.node_tree.nodes.clear()
+    return block
+
+
 def node_material(name: str) -> bpy.types.Material:
-    """A new material with an empty node tree. Blender 5.0 gives every material nodes (and deprecates
-    `use_nodes`); 4.2 to 4.x need it switched on."""
-    material = bpy.data.materials.new(name)
-    if material.node_tree is None:
-        material.use_nodes = True
-    material.node_tree.nodes.clear()
-    return material
+    """A new material with an empty node tree."""
+    return with_empty_nodes(bpy.data.materials.new(name))
 
 
 def _plane_material(name: str, image: bpy.types.Image, frame_start: int, offset: int,

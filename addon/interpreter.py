@@ -17,10 +17,10 @@ import time
 import tomllib
 from pathlib import Path
 
+from ..inference.worker_protocol import PYTHON_ENV
 from .background_process import BackgroundProcess
 from .worker import PACKAGE_ROOT, WorkerError, start_child
 
-PYTHON_ENV = "PARE_BODY_PYTHON"
 PROBE_CODE = "import torch, inference.estimate"
 VENV_FOLDER = "venv"  # inside the extension's user folder
 

@@ -8,6 +8,7 @@ the whole message.
 from __future__ import annotations
 
 import textwrap
+from typing import Callable
 
 import bpy
 
@@ -16,7 +17,7 @@ from .legend import part_icon
 from .operators.cancel_estimate import PAREBODY_OT_cancel_estimate
 from .operators.estimate_body import PAREBODY_OT_estimate_body
 from .operators.import_result import PAREBODY_OT_import_result
-from .overlay_frames import ATTENTION, SEGMENTATION
+from .overlay_frames import KINDS
 from .overlay_planes import overlay_planes
 from .preferences import ADDON_PACKAGE, checkpoint_path, smpl_path
 from .smpl_rest import JOINT_NAMES
@@ -35,7 +36,7 @@ def draw_message(layout: bpy.types.UILayout, context: bpy.types.Context, text: s
         box.label(text=line, icon=icon if index == 0 else "BLANK1")
 
 
-def is_set(find_path) -> bool:
+def is_set(find_path: Callable[[], str | None]) -> bool:
     """Whether a file is set; a set file that is missing counts (Estimate Body then says what is wrong)."""
     try:
         return find_path() is not None
@@ -145,13 +146,13 @@ class PAREBODY_PT_overlays(BodyPanel, bpy.types.Panel):
 
     @classmethod
     def poll(cls, context):
-        return any(overlay_planes(context.scene, kind) for kind in (ATTENTION, SEGMENTATION))
+        return any(overlay_planes(context.scene, kind) for kind in KINDS)
 
     def draw(self, context):
         layout = self.layout
         settings = context.scene.pare_body
         row = layout.row(align=True)
-        for kind in (ATTENTION, SEGMENTATION):
+        for kind in KINDS:
             if overlay_planes(context.scene, kind):
                 row.prop(settings, f"show_{kind}", toggle=True, icon="HIDE_OFF")
         layout.label(text="Part colours (segmentation: background clear)")

@@ -13,12 +13,11 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from ..inference.errors import UserError
+from ..inference.worker_protocol import CHECKPOINT_ENV, SMPL_ENV
 from .interpreter import VENV_FOLDER, candidate_interpreters
 
 ADDON_PACKAGE = __package__.rpartition(".")[0]  # the extension's package: bl_ext.<repository>.<id>
-SMPL_ENV, CHECKPOINT_ENV = "PARE_BODY_SMPL", "PARE_BODY_CHECKPOINT"
 GET_SMPL = "Download it from https://smpl.is.tue.mpg.de (after registering, 'SMPL for Python')."
-GET_CHECKPOINT = "It is linked from the PARE project's README (github.com/mkocabas/PARE, 'Demo' section)."
 BODY_MODELS = (("NEUTRAL", "Neutral", "SMPL's gender-neutral body, the one PARE estimates shape for"),
                ("FEMALE", "Female", "SMPL's female body (shape coefficients are the neutral estimate)"),
                ("MALE", "Male", "SMPL's male body (shape coefficients are the neutral estimate)"))

@@ -16,7 +16,7 @@ import bpy
 from mathutils import Vector
 
 from .body_mesh import PART_COLOR_LAYER
-from .footage import node_material
+from .footage import node_material, with_empty_nodes
 
 PREVIEW_SAMPLES = 16
 PREVIEW_MAX_SIDE = 960  # pixels on the long side
@@ -29,11 +29,8 @@ BODY_MATERIAL = "PARE body parts"
 
 
 def _sky(scene: bpy.types.Scene) -> None:
-    world = bpy.data.worlds.new("PARE sky")
-    if world.node_tree is None:  # Blender 4.x: nodes are switched on; 5.0 gives every world nodes
-        world.use_nodes = True
+    world = with_empty_nodes(bpy.data.worlds.new("PARE sky"))
     nodes, links = world.node_tree.nodes, world.node_tree.links
-    nodes.clear()
     background = nodes.new("ShaderNodeBackground")
     background.inputs["Color"].default_value = SKY_COLOR
     background.inputs["Strength"].default_value = SKY_STRENGTH

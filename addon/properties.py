@@ -16,12 +16,11 @@ PART_ITEMS = ((ALL_PARTS, "All Parts", "Every part in its colour, where it atten
                 for name in JOINT_NAMES))
 
 
-def _show_attention(self, context):
-    set_overlay_visibility(context.scene, ATTENTION, self.show_attention)
-
-
-def _show_segmentation(self, context):
-    set_overlay_visibility(context.scene, SEGMENTATION, self.show_segmentation)
+def _show_overlay(kind: str):
+    """The update of the `show_<kind>` toggle: it shows or hides the scene's overlay planes of `kind`."""
+    def update(self, context):
+        set_overlay_visibility(context.scene, kind, getattr(self, f"show_{kind}"))
+    return update
 
 
 class PAREBODY_PG_settings(bpy.types.PropertyGroup):
@@ -50,9 +49,9 @@ class PAREBODY_PG_settings(bpy.types.PropertyGroup):
     attention_part: EnumProperty(name="Part", items=PART_ITEMS, default=ALL_PARTS)
     overlay_segmentation: BoolProperty(name="Part Segmentation", default=False,
                                        description="Make image planes of PARE's body-part segmentation")
-    show_attention: BoolProperty(name="Attention", default=True, update=_show_attention,
+    show_attention: BoolProperty(name="Attention", default=True, update=_show_overlay(ATTENTION),
                                  description="Show the part attention planes")
-    show_segmentation: BoolProperty(name="Segmentation", default=True, update=_show_segmentation,
+    show_segmentation: BoolProperty(name="Segmentation", default=True, update=_show_overlay(SEGMENTATION),
                                     description="Show the part segmentation planes")
     body_model: EnumProperty(name="Body Model", items=BODY_MODELS, default="NEUTRAL")
     detect: BoolProperty(name="Detect People", default=True,

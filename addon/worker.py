@@ -3,8 +3,8 @@
 Blender's own Python has no torch, so the estimator runs in a subprocess of an interpreter that has it (the
 project's venv), started in the extension's folder with that folder on PYTHONPATH, so `-m inference` finds the
 bundled package and its assets even where the interpreter has another copy installed. It prints one JSON
-event per line (start, progress, done, error; see inference/cli.py). The panel's modal operator polls a
-`start_worker` process from a timer; the batch path runs it to the end with `run_worker`.
+event per line (start, progress, done, error; see inference/cli.py). The panel's run (`estimate_run`) polls
+a `start_worker` process from the modal operator's timer; the batch path runs it to the end with `run_worker`.
 No bpy here: this module is plain Python.
 """
 from __future__ import annotations
@@ -14,12 +14,12 @@ import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+from ..inference.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR
 from .background_process import BackgroundProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds inference/ (the repository or the extension)
-EXIT_USER_ERROR, EXIT_CANCELLED = 2, 130
 LOG_TAIL_LINES = 20
 
 
@@ -122,7 +122,7 @@ class Worker:
         """Events printed since the last poll; never waits."""
         return self._events(self.process.lines())
 
-    def events(self):
+    def events(self) -> Iterator[dict]:
         """Every event until the worker ends, waiting for each."""
         for line in self.process.all_lines():
             yield from self._events([line])

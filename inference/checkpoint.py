@@ -108,13 +108,16 @@ def _listed(keys: list[str]) -> str:
     return shown + (f" and {len(keys) - _LIST_LIMIT} more" if len(keys) > _LIST_LIMIT else "")
 
 
+def _shape_text(tensor: Tensor) -> str:
+    return "x".join(map(str, tensor.shape)) or "scalar"
+
+
 def state_mismatch(expected: dict[str, Tensor], found: dict[str, Tensor]) -> str | None:
     """What keeps `found` from loading strictly into a network whose state dict is `expected`, or None."""
     problems = []
     missing = [key for key in expected if key not in found]
     unexpected = [key for key in found if key not in expected]
-    reshaped = [f"{key} (file {'x'.join(map(str, found[key].shape)) or 'scalar'}, network "
-                f"{'x'.join(map(str, expected[key].shape)) or 'scalar'})"
+    reshaped = [f"{key} (file {_shape_text(found[key])}, network {_shape_text(expected[key])})"
                 for key in expected if key in found and found[key].shape != expected[key].shape]
     for count_label, keys in (("missing", missing), ("unexpected", unexpected), ("of another shape", reshaped)):
         if keys:

@@ -19,13 +19,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import UserError
+from .worker_protocol import CHECKPOINT_ENV, EXIT_CANCELLED, EXIT_USER_ERROR, SMPL_ENV
 from .smoothing import OneEuroParams
 
-CHECKPOINT_ENV = "PARE_BODY_CHECKPOINT"
-SMPL_ENV = "PARE_BODY_SMPL"
 
-EXIT_USER_ERROR = 2
-EXIT_CANCELLED = 130
 
 
 def parse_bbox(text: str | None) -> np.ndarray | None:
@@ -112,7 +109,7 @@ def _estimate(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
             "model": meta["model"], "body_model": meta["body_model"]})
 
 
-def _raise_cancel(signum, frame) -> None:
+def _raise_cancel(signum: int, frame: object) -> None:
     raise KeyboardInterrupt()
 
 

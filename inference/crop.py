@@ -56,22 +56,21 @@ def warp_affine_bilinear(image: np.ndarray, affine_2x3: np.ndarray, size: int) -
     Each crop pixel is pulled from the inverse-mapped image position, interpolated bilinearly (first along x,
     then y) in float32 and rounded; image positions outside the picture read as 0. Person crops are axis
     aligned (scale + shift), so the source columns depend on the crop column only and the rows on the row:
-    then the four neighbours are gathered as two small row x column blocks instead of per pixel, several
-    times faster on large frames with the same arithmetic, so the same result.
+    then the positions are one row and one column of coordinates (broadcast in the gather) instead of two
+    full grids, several times faster on large frames with the same arithmetic, so the same result.
     """
-    height, width = image.shape[:2]
     inverse = _invert_affine(affine_2x3).astype(np.float32)
     grid = np.arange(size, dtype=np.float32)
     if inverse[0, 1] == 0 and inverse[1, 0] == 0:
-        src_x = (inverse[0, 0] * grid + np.float32(0)) + inverse[0, 2]
-        src_y = (inverse[1, 1] * grid + np.float32(0)) + inverse[1, 2]
-        return _bilinear(image, src_x[None, :], src_y[:, None], separable=True)
+        src_x = inverse[0, 0] * grid + inverse[0, 2]
+        src_y = inverse[1, 1] * grid + inverse[1, 2]
+        return _bilinear(image, src_x[None, :], src_y[:, None])
     src_x = inverse[0, 0] * grid[None, :] + inverse[0, 1] * grid[:, None] + inverse[0, 2]
     src_y = inverse[1, 0] * grid[None, :] + inverse[1, 1] * grid[:, None] + inverse[1, 2]
-    return _bilinear(image, src_x, src_y, separable=False)
+    return _bilinear(image, src_x, src_y)
 
 
-def _bilinear(image: np.ndarray, src_x: np.ndarray, src_y: np.ndarray, separable: bool) -> np.ndarray:
+def _bilinear(image: np.ndarray, src_x: np.ndarray, src_y: np.ndarray) -> np.ndarray:
     """Bilinear samples of `image` at (src_y, src_x), arrays broadcasting to the crop's (rows, cols)."""
     height, width = image.shape[:2]
     x0, y0 = np.floor(src_x), np.floor(src_y)
@@ -81,8 +80,7 @@ def _bilinear(image: np.ndarray, src_x: np.ndarray, src_y: np.ndarray, separable
     def sample(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
         rows, cols = np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)
-        picked = image[rows[:, :1], cols[:1, :]] if separable else image[rows, cols]
-        return picked.astype(np.float32) * inside[..., None]
+        return image[rows, cols].astype(np.float32) * inside[..., None]
 
     top_left, top_right = sample(y0, x0), sample(y0, x0 + 1)
     bottom_left, bottom_right = sample(y0 + 1, x0), sample(y0 + 1, x0 + 1)

@@ -1,8 +1,8 @@
-"""The estimate job: frames -> people -> crops -> network -> per-person tracks -> result file.
+"""The estimate job: frames -> people -> crops / landmarks -> network / landmark fit -> tracks -> result file.
 
-Frames stream through a background thread (decode, detect, track, crop) while the network runs batches,
-so neither waits for the other and a long clip never sits in memory. The job writes a complete result file
-or nothing (the writer is atomic), so a cancel or an error never leaves a half-written output behind.
+Frames stream through a background thread (decode, detect, track, crop, landmarks) while the network runs
+batches, so neither waits for the other and a long clip never sits in memory. The job writes a complete result
+file or nothing (the writer is atomic), so a cancel or an error never leaves a half-written output behind.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from .finalize import Geometry, RawTrack, landmark_track, pare_track
 from .frames import FrameRange, FrameSource, open_frames
 from .person_boxes import DetectedPeople, FixedBox, centred_box
 from .person_measures import PersonMeasures
-from .result_file import PersonTrack, write_result
+from .result_file import MAP_ARRAYS, PersonTrack, write_result
 from .smoothing import OneEuroParams
 from .track_store import TrackStore
 
@@ -89,7 +89,7 @@ def estimate_people(estimator: Estimator, source: FrameSource, people: FixedBox 
 
 def raw_track(store: TrackStore, track_id: int) -> RawTrack:
     columns = {name: store.column(track_id, name) for name in store.column_names(track_id)}
-    maps = {name: store.maps(track_id, name) for name in ("part_attention", "part_segmentation")}
+    maps = {name: store.maps(track_id, name) for name in MAP_ARRAYS}
     return RawTrack(frame=store.frames(track_id), box_xywh=store.boxes(track_id), **columns, **maps)
 
 

@@ -15,9 +15,9 @@ import torch
 from .camera import camera_translation_to_crop_cam, crop_cam_to_camera_translation, project_points
 from .crop import square_box
 from .estimator import Estimator
-from .fitting.fit import fit_landmarks
+from .fitting.fit import FitResult, fit_landmarks
 from .models.rotation import rotmat_to_axis_angle
-from .result_file import PersonTrack
+from .result_file import MAP_ARRAYS, PersonTrack
 from .smoothing import OneEuroParams, constant_shape, smooth_rotations, smooth_translation
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,7 @@ def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: Estimator, geomet
     joints3d = estimator.joints(pose, betas).astype(np.float64) + cam_t[:, None, :]
     n = len(pose)
     f32 = np.float32
-    maps = {name: None if value is None else value[rows]
-            for name, value in (("part_attention", raw.part_attention), ("part_segmentation", raw.part_segmentation))}
+    maps = {name: value[rows] for name in MAP_ARRAYS if (value := getattr(raw, name)) is not None}
     return PersonTrack(
         frame=raw.frame[rows].astype(np.int64),
         bbox_xywh=raw.box_xywh[rows].astype(f32),
@@ -71,7 +70,7 @@ def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: Estimator, geomet
 
 
 def _fit(raw: RawTrack, estimator: Estimator, geometry: Geometry, video: bool, keep: np.ndarray,
-         init: dict[str, np.ndarray] | None = None):
+         init: dict[str, np.ndarray] | None = None) -> FitResult:
     return fit_landmarks(estimator.body, raw.landmarks_image[keep], raw.landmarks_confidence[keep],
                          raw.landmarks_world[keep], (geometry.width, geometry.height), geometry.focal_length,
                          init=None if init is None else {k: v[keep] for k, v in init.items()},

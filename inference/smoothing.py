@@ -210,8 +210,9 @@ def _smooth(samples: np.ndarray, frames: np.ndarray, params: OneEuroParams, spac
     return out
 
 
-def smooth_rotations(rotmats: np.ndarray, frames: np.ndarray, min_cutoff: float = 0.004, beta: float = 1.0,
-                     d_cutoff: float = 1.0, zero_lag: bool = True,
+def smooth_rotations(rotmats: np.ndarray, frames: np.ndarray,
+                     min_cutoff: float = OneEuroParams.min_cutoff, beta: float = OneEuroParams.beta,
+                     d_cutoff: float = OneEuroParams.d_cutoff, zero_lag: bool = True,
                      restart_after_missing: int = RESTART_AFTER_MISSING) -> np.ndarray:
     """(n, J, 3, 3) rotation matrices of one track at (n,) frame indices -> (n, J, 3, 3) smoothed rotations.
 
@@ -230,8 +231,9 @@ MIN_DEPTH = 1e-6
 """Depths are clamped to this before their log; a body at or behind the camera is a failed estimate anyway."""
 
 
-def smooth_translation(cam_t: np.ndarray, frames: np.ndarray, min_cutoff: float = 0.004, beta: float = 1.0,
-                       d_cutoff: float = 1.0, zero_lag: bool = True,
+def smooth_translation(cam_t: np.ndarray, frames: np.ndarray,
+                       min_cutoff: float = OneEuroParams.min_cutoff, beta: float = OneEuroParams.beta,
+                       d_cutoff: float = OneEuroParams.d_cutoff, zero_lag: bool = True,
                        restart_after_missing: int = RESTART_AFTER_MISSING) -> np.ndarray:
     """(n, 3) root translations (x, y, z; camera frame, z forward) at (n,) frames -> (n, 3) smoothed.
 

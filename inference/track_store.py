@@ -1,6 +1,6 @@
-"""Per-person columns of network outputs, gathered batch by batch while a clip streams through.
+"""Per-person columns of what was measured (network outputs, landmarks), gathered while a clip streams through.
 
-Small per-frame values (pose, betas, camera, joints) stay in memory. The 56x56 part maps (about 300 KB per
+Small per-frame values (pose, betas, camera, landmarks) stay in memory. The 56x56 part maps (about 300 KB per
 person per frame as float16) are spilled to raw files in a temporary folder and read back as memory maps, so a
 long clip with several people never holds all its maps in RAM; the result writer streams them into the file.
 """

@@ -12,10 +12,15 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_addon_extension import run_tool  # noqa: E402
 
 WORKER_FROM_EXTENSION = r"""
-import sys
+import importlib.util, pathlib, sys
 sys.dont_write_bytecode = True
-sys.path.insert(0, sys.argv[1])
-from addon.worker import start_child
+root = pathlib.Path(sys.argv[1])  # the unpacked extension, loaded as a package the way Blender loads it
+spec = importlib.util.spec_from_file_location("pare_body_estimator", root / "__init__.py",
+                                              submodule_search_locations=[str(root)])
+package = importlib.util.module_from_spec(spec)
+sys.modules["pare_body_estimator"] = package
+spec.loader.exec_module(package)
+from pare_body_estimator.addon.worker import start_child
 process = start_child([sys.executable, "-c", "import inference.cli, inference.result_file as r; print(r.__file__)"])
 lines = list(process.all_lines())
 print("EXIT", process.wait(), *lines)

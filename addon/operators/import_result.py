@@ -12,10 +12,9 @@ import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from ...inference.errors import UserError
+from ...inference.worker_protocol import SMPL_ENV
 from ..preferences import addon_preferences
 from ..scene_build import BuildOptions, import_result_file
-
-SMPL_ENV = "PARE_BODY_SMPL"
 
 
 class PAREBODY_OT_import_result(bpy.types.Operator):

@@ -127,11 +127,12 @@ class PAREBODY_OT_setup_environment(bpy.types.Operator):
             job.setup_status = f"Setup failed: {self._sequence.failed}"
             self.report({"ERROR"}, f"The inference environment could not be set up: {self._sequence.failed}")
             return {"CANCELLED"}
+        python = str(venv_python(setup_venv()))
         prefs = addon_preferences(context)
         if prefs is not None:
-            prefs.detected_python = str(venv_python(setup_venv()))
+            prefs.detected_python = python
         job.setup_status = "Ready"
-        self.report({"INFO"}, f"Inference environment ready: {venv_python(setup_venv())}")
+        self.report({"INFO"}, f"Inference environment ready: {python}")
         return {"FINISHED"}
 
 

@@ -62,16 +62,17 @@ def limb_rotations(rotmats: Tensor, rest_joints: Tensor, world: Tensor, weights:
     root = rotmats[:, 0]
     joint, landmark = SMPL_JOINT_NAMES.index, BLAZEPOSE_LANDMARK_NAMES.index
     for names, hinge in _LIMBS:
-        j = [joint(name) for name in names]
-        seen = world[:, [landmark(name) for name in names]]  # (n, 3, 3)
-        known = weights[:, [landmark(name) for name in names]] >= _MIN_WEIGHT  # (n, 3)
+        j, marks = [joint(name) for name in names], [landmark(name) for name in names]
+        seen = world[:, marks]  # (n, 3, 3)
+        known = weights[:, marks] >= _MIN_WEIGHT  # (n, 3)
         # Observed directions expressed in the limb's parent frame (the root's).
         upper = (root.transpose(1, 2) @ (seen[:, 1] - seen[:, 0]).unsqueeze(-1)).squeeze(-1)
         lower = (root.transpose(1, 2) @ (seen[:, 2] - seen[:, 1]).unsqueeze(-1)).squeeze(-1)
         swing = _swing(rest_joints[:, j[1]] - rest_joints[:, j[0]], upper)
-        bend_normal = torch.linalg.cross(F.normalize(upper, dim=-1), F.normalize(lower, dim=-1), dim=-1)
+        upper_dir = F.normalize(upper, dim=-1)
+        bend_normal = torch.linalg.cross(upper_dir, F.normalize(lower, dim=-1), dim=-1)
         hinge_now = swing @ torch.tensor(hinge).expand(len(root), 3).unsqueeze(-1)
-        twist = _twist(F.normalize(upper, dim=-1), hinge_now.squeeze(-1), bend_normal)
+        twist = _twist(upper_dir, hinge_now.squeeze(-1), bend_normal)
         bent = (torch.linalg.vector_norm(bend_normal, dim=-1) > _MIN_BEND_SINE) & known.all(dim=1)
         upper_rot = torch.where(bent[:, None, None], twist @ swing, swing)
         lower_local = (upper_rot.transpose(1, 2) @ lower.unsqueeze(-1)).squeeze(-1)

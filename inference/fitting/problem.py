@@ -106,6 +106,8 @@ class FitProblem:
         self.temporal_target: tuple[Tensor, Tensor, Tensor] | None = None
         # moves[i, j] = 1 when a turn at turning joint j moves landmark i.
         self._moves = ANCESTRY[:, :TURNING_JOINTS].index_select(0, landmark_model.anchors)
+        # (24, 3, B) each joint's rest offset from its parent per unit beta: fixed, so taken once.
+        self._direction_bones = bones_of(shape_model.directions.permute(2, 0, 1)).permute(1, 2, 0)
 
     def restricted_to(self, landmark_indices: tuple[int, ...]) -> "FitProblem":
         """A copy whose data terms only see the given landmarks (for the orientation stage)."""
@@ -158,7 +160,7 @@ class FitProblem:
         frame_jacobian = torch.cat([data.jacobian(moved_landmarks, moved_points)]
                                    + [extra_jacobian for _, extra_jacobian in extra], dim=1)
         directions = self.shape_model.directions  # (24, 3, B)
-        direction_bones = bones_of(directions.permute(2, 0, 1)).permute(1, 2, 0).expand(len(rest), -1, -1, -1)
+        direction_bones = self._direction_bones.expand(len(rest), -1, -1, -1)
         landmark_rates = self.landmark_model.shape_jacobian(rest, directions, global_rot,
                                                             rotated_bone_sums(global_rot, direction_bones))
         betas_jacobian = torch.cat((data.jacobian(landmark_rates, landmark_rates),

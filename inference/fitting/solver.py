@@ -68,11 +68,15 @@ def _costs(problem: FitProblem, state: State, betas: Tensor, track_index: Tensor
     return torch.cat(costs)
 
 
+def _damped(normal: Tensor, mu: Tensor) -> Tensor:
+    """(k, A, A) normal matrices N and (k,) damping mu -> N + mu (diag N + eps): Levenberg-Marquardt's scaled
+    damping, which keeps each step invariant to the units of the entries."""
+    return normal + torch.diag_embed(mu[:, None] * (torch.diagonal(normal, dim1=-2, dim2=-1) + 1e-9))
+
+
 def _damped_solve(normal: Tensor, gradient: Tensor, mu: Tensor) -> Tensor:
     """Solve (N + mu (diag N + eps)) d = -g for batches of small systems; zero rows where singular."""
-    diagonal = torch.diagonal(normal, dim1=-2, dim2=-1)
-    damped = normal + torch.diag_embed(mu[:, None] * (diagonal + 1e-9))
-    solution, info = torch.linalg.solve_ex(damped, -gradient.unsqueeze(-1))
+    solution, info = torch.linalg.solve_ex(_damped(normal, mu), -gradient.unsqueeze(-1))
     solution = solution.squeeze(-1)
     usable = (info == 0) & torch.isfinite(solution).all(dim=1)
     return torch.where(usable[:, None], solution, torch.zeros_like(solution))
@@ -168,9 +172,8 @@ def _betas_step(problem: FitProblem, state: State, betas: Tensor, track_index: T
     for rows, lin, frame_mu in parts:
         # A^-1 [J^T J_b | g] per frame, A damped as the frame's own steps are (a frame whose Gauss-Newton
         # model is poor takes a short step here too).
-        damped = lin.normal + torch.diag_embed(frame_mu[:, None] * (torch.diagonal(lin.normal, dim1=-2, dim2=-1)
-                                                                    + 1e-9))
-        both, info = torch.linalg.solve_ex(damped, torch.cat((lin.cross, lin.gradient.unsqueeze(-1)), dim=-1))
+        both, info = torch.linalg.solve_ex(_damped(lin.normal, frame_mu),
+                                           torch.cat((lin.cross, lin.gradient.unsqueeze(-1)), dim=-1))
         both = torch.where(((info == 0)[:, None, None] & torch.isfinite(both)), both, torch.zeros_like(both))
         tracks = track_index[rows]
         reduced = reduced.index_add(0, tracks, lin.betas_normal - lin.cross.transpose(1, 2) @ both[..., :num_betas])

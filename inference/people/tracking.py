@@ -150,8 +150,9 @@ class ConstantVelocityFilter:
             self.velocity = (state - self.state) / elapsed
             self.state = state
         else:
-            residual = state - self.predict(frame)
-            self.state = self.predict(frame) + self.gain * residual
+            predicted = self.predict(frame)
+            residual = state - predicted
+            self.state = predicted + self.gain * residual
             self.velocity = self.velocity + self.velocity_gain * residual / elapsed
         self.frame, self.updates = frame, self.updates + 1
 
@@ -235,6 +236,7 @@ class OnlineTracker:
         for track in self._live:
             track.misses = 0 if track.last_frame == frame_index else track.misses + 1
         self._end_tracks([t for t in self._live if t.misses > TENTATIVE_MAX_MISSES and not t.confirmed])
+        smoothed = self.box_smoothing is not None
         answers = []
         for k, (box, score) in enumerate(zip(detections[:, :4], detections[:, 4])):
             track = owners.get(k)
@@ -242,7 +244,6 @@ class OnlineTracker:
                 track = _Track(self._next_id, frame_index, box, float(score), self._gain)
                 self._next_id += 1
                 self._live.append(track)
-            smoothed = self.box_smoothing is not None
             answers.append((track.id, _to_box(track.motion.state) if smoothed else box.copy()))
         return answers
 

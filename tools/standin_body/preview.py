@@ -27,7 +27,8 @@ STRIDE = ((1, (1, 0, 0), -35), (4, (1, 0, 0), 20), (2, (1, 0, 0), 20), (5, (1, 0
           (15, (0, 1, 0), 15), (12, (1, 0, 0), 5), (0, (0, 1, 0), 10))
 
 
-def pose_matrices(spec=STRIDE) -> np.ndarray:
+def pose_matrices(spec: tuple[tuple[int, tuple[float, float, float], float], ...] = STRIDE) -> np.ndarray:
+    """(24, 3, 3) joint rotations of `spec`, turns about one joint applied in the listed order."""
     pose = np.tile(np.eye(3), (24, 1, 1))
     for joint, axis, degrees in spec:
         pose[joint] = pose[joint] @ axis_angle(axis, degrees)
@@ -53,11 +54,16 @@ def _one_beta(body: SMPLBody, index: int, value: float) -> np.ndarray:
 _WHOLE_BODY = {"extent": 2.0, "center": np.array([0.0, -0.33, 0.0])}
 
 
+def _load(model_path: str | Path) -> tuple[SMPLBody, np.ndarray, np.ndarray]:
+    """The body of the model file, its triangles and its rest-pose vertices."""
+    model = read_smpl_model(model_path)
+    body = SMPLBody(model)
+    return body, model.f, posed(body)
+
+
 def views(model_path: str | Path, size: int = 420) -> dict[str, np.ndarray]:
     """Named RGB images: rest pose from three sides, close-ups, a posed body, and shape extremes."""
-    model = read_smpl_model(model_path)
-    body, faces = SMPLBody(model), model.f
-    rest = posed(body)
+    body, faces, rest = _load(model_path)
     images = {name: render(rest, faces, VIEWS[name], size, **_WHOLE_BODY) for name in ("front", "side", "back")}
     images["head"] = render(rest, faces, turned(30), size, center=np.array([0, 0.40, 0.03]), extent=0.32)
     images["hand"] = render(rest, faces, turned(0, 75), size, center=np.array([0.78, 0.19, -0.02]), extent=0.25)
@@ -71,9 +77,7 @@ def views(model_path: str | Path, size: int = 420) -> dict[str, np.ndarray]:
 
 def preview(model_path: str | Path, size: int = 240) -> np.ndarray:
     """One strip: front and side at rest, a stride, and stature / mass at -2 and +2 standard deviations."""
-    model = read_smpl_model(model_path)
-    body, faces = SMPLBody(model), model.f
-    rest = posed(body)
+    body, faces, rest = _load(model_path)
     panels = [render(rest, faces, VIEWS["front"], size, **_WHOLE_BODY),
               render(rest, faces, VIEWS["side"], size, **_WHOLE_BODY),
               render(posed(body, pose_matrices()), faces, turned(35, 5), size, **_WHOLE_BODY)]
