@@ -14,7 +14,9 @@ Needs the bpy module (pip install bpy) and the inference package's result-file w
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -22,6 +24,7 @@ from pathlib import Path
 
 if "bpy" not in sys.modules:  # before bpy loads: never touch the real user configuration
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pare-blender-user-")
+    atexit.register(shutil.rmtree, os.environ["BLENDER_USER_RESOURCES"], ignore_errors=True)
 
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
