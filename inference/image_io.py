@@ -196,3 +196,10 @@ def _tiff_orientation(tiff: bytes) -> int:
         if tag == _EXIF_ORIENTATION_TAG:
             return value if field_type == 3 and 1 <= value <= 8 else 1
     return 1
+
+
+def check_rgb_image(image_rgb: np.ndarray) -> None:
+    """Raise ValueError unless `image_rgb` is (H, W, 3) uint8, what `read_image_rgb` and the frame sources
+    give; the models' inputs are built on that assumption (a programming error otherwise, not a user error)."""
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
+from ..image_io import check_rgb_image
 from . import decode
 from .roi import Roi, crop_to_image, image_to_crop_affine, roi_from_box, rotate_to_image_axes, to_pixel_centre_affine
 
@@ -100,7 +101,7 @@ class LandmarkModel:
     def landmarks_in_roi(self, image_rgb: np.ndarray, roi: Roi) -> Landmarks | None:
         """Landmarks for an explicit region, e.g. MediaPipe's tracking region (`roi.roi_from_alignment_points`
         on the previous frame's hips' centre and body-circle point)."""
-        _check_image(image_rgb)
+        check_rgb_image(image_rgb)
         crop = crop_roi(image_rgb, roi, INPUT_SIZE)
         raw = self._run(crop)
         if raw.score < self.min_score:
@@ -124,6 +125,3 @@ def crop_roi(image_rgb: np.ndarray, roi: Roi, size: int) -> np.ndarray:
     return cv2.warpAffine(image_rgb, affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _check_image(image_rgb: np.ndarray) -> None:
-    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")

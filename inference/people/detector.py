@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..image_io import check_rgb_image
 from ..people import nanodet
 from ..people.graph_program import GraphProgram
 
@@ -47,8 +48,7 @@ class PersonDetector:
 
         Only people, after NMS, best score first, scores >= `score_threshold`; boxes are clipped to the image.
         """
-        if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")
+        check_rgb_image(image_rgb)
         tensor, scale, (left, top) = nanodet.network_input(image_rgb, self.input_size)
         outputs = self.program(tensor)
         boxes, scores = nanodet.person_candidates(outputs, tuple(tensor.shape[2:]), self.score_threshold)
