@@ -18,7 +18,7 @@ from .camera import default_focal_length
 from .crop import square_box
 from .errors import UserError
 from .estimator import Estimator, pick_device
-from .finalize import Geometry, RawTrack, landmark_track, pare_track
+from .finalize import Geometry, RawTrack, landmark_track, pare_track, trim_after_last_detection
 from .frames import FrameRange, FrameSource, open_frames
 from .person_boxes import DetectedPeople, FixedBox, centred_box
 from .person_measures import PersonMeasures
@@ -46,10 +46,12 @@ def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measu
     """(frame index, track id, square crop box xywh, measurements) per person per frame; after each frame one
     (frame index, -1, empty, None) marker, so the consumer can count frames with nobody in them."""
     for index, image in source:
-        for track_id, box in people.boxes(index, image):
+        for track_id, box, detected in people.boxes(index, image):
             box = np.asarray(box, dtype=np.float64)
             square = square_box(box, people.margin)
-            yield index, track_id, _xywh(square), measures.measure(image, box, square)
+            sample = measures.measure(image, box, square)
+            sample["detected"] = np.asarray(detected)
+            yield index, track_id, _xywh(square), sample
         yield index, -1, np.zeros(4), None
 
 
@@ -90,7 +92,8 @@ def estimate_people(estimator: Estimator, source: FrameSource, people: FixedBox 
 def raw_track(store: TrackStore, track_id: int) -> RawTrack:
     columns = {name: store.column(track_id, name) for name in store.column_names(track_id)}
     maps = {name: store.maps(track_id, name) for name in MAP_ARRAYS}
-    return RawTrack(frame=store.frames(track_id), box_xywh=store.boxes(track_id), **columns, **maps)
+    raw = RawTrack(frame=store.frames(track_id), box_xywh=store.boxes(track_id), **columns, **maps)
+    return trim_after_last_detection(raw)
 
 
 def _frame_count(source: FrameSource, frames_read: int, last_index: int) -> int:

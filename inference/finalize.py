@@ -7,7 +7,7 @@ and betas stored beside them, and `joints2d` their projection.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -37,6 +37,16 @@ class RawTrack:
     landmarks_image: np.ndarray | None = None  # (n, 33, 2) pixels, NaN where not seen
     landmarks_confidence: np.ndarray | None = None  # (n, 33) 0..1
     landmarks_world: np.ndarray | None = None  # (n, 33, 3) metres
+    detected: np.ndarray | None = None  # (n,) bool: the detector saw the person (False: tracker's prediction)
+
+
+def trim_after_last_detection(raw: RawTrack) -> RawTrack:
+    """Drop the frames after the person's last detection: there the tracker was still predicting a person
+    who had left the picture. Predicted frames between detections (brief misses) stay."""
+    if raw.detected is None or raw.detected.all():
+        return raw
+    end = int(np.flatnonzero(raw.detected)[-1]) + 1
+    return replace(raw, **{f.name: getattr(raw, f.name)[:end] for f in fields(raw) if getattr(raw, f.name) is not None})
 
 
 @dataclass

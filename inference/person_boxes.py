@@ -1,13 +1,19 @@
 """Where the people are in each frame: a fixed box, or the bundled detector followed by the online tracker.
 
-Both answer `boxes(frame_index, image) -> [(track_id, box_xywh), ...]` while frames stream by, so the crops
-can be cut at once; the detector path decides afterwards (`chosen_tracks`) which tracks are real people.
+Both answer `boxes(frame_index, image) -> [(track_id, box_xywh, detected), ...]` while frames stream by, so
+the crops can be cut at once; the detector path decides afterwards (`chosen_tracks`) which tracks are real
+people. `detected` is False for a box the tracker predicted for a person the detector briefly missed.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .errors import UserError
+
+COAST_FRAMES = 10
+"""A person the detector misses for up to this many frames (a third of a second at 30 fps: a flicker, a brief
+occlusion) is still estimated at the tracker's predicted box, so the rig has no hole there; predicted frames
+after a person's last detection are dropped again when the track is finished (`trim_after_last_detection`)."""
 
 DETECTION_MARGIN = 1.2
 """Detector boxes are tight around the body; PARE was trained on crops about 1.2x the body's extent
@@ -28,8 +34,8 @@ class FixedBox:
     def __init__(self, box_xywh: np.ndarray) -> None:
         self.box = np.asarray(box_xywh, dtype=np.float64)
 
-    def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        return [(0, self.box)]
+    def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
+        return [(0, self.box, True)]
 
     def chosen_tracks(self, choice: str, frames_read: int) -> list[int]:
         if choice not in ("all", "most-visible", "0"):
@@ -49,8 +55,10 @@ class DetectedPeople:
         self.detector = PersonDetector.load()
         self.tracker = OnlineTracker()
 
-    def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        return self.tracker.update(frame_index, self.detector.detect(image))
+    def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
+        detected = self.tracker.update(frame_index, self.detector.detect(image))
+        predicted = self.tracker.coasting(frame_index, COAST_FRAMES)
+        return [(i, box, True) for i, box in detected] + [(i, box, False) for i, box in predicted]
 
     def chosen_tracks(self, choice: str, frames_read: int) -> list[int]:
         """Track ids to keep: real people (not flickers or tiny far-away boxes; a clip shorter than the

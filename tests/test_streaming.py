@@ -77,3 +77,14 @@ def test_track_store_round_trip_with_spilled_maps():
         assert store.maps(0, "part_segmentation") is None
         folder = store._folder.name
     assert not os.path.exists(folder)
+
+
+def test_predicted_frames_after_the_last_detection_are_trimmed():
+    from inference.finalize import RawTrack, trim_after_last_detection
+
+    raw = RawTrack(frame=np.arange(5), box_xywh=np.zeros((5, 4)), betas=np.arange(50.0).reshape(5, 10),
+                   detected=np.array([True, False, True, False, False]))
+    trimmed = trim_after_last_detection(raw)
+    np.testing.assert_array_equal(trimmed.frame, [0, 1, 2])  # the brief miss inside stays
+    assert trimmed.betas.shape == (3, 10) and trimmed.pose_rotmat is None
+    assert trim_after_last_detection(RawTrack(frame=np.arange(2), box_xywh=np.zeros((2, 4)))).frame.size == 2

@@ -180,3 +180,17 @@ def test_choose_tracks():
         choose_tracks(summaries(), "0,3")
     with pytest.raises(UserError, match="tracks found: 0, 2, 5"):
         choose_tracks(summaries(), "first")
+
+
+def test_coasting_predicts_briefly_missed_confirmed_people_only():
+    tracker = OnlineTracker()
+    for frame in range(5):  # a person walking right 10 px a frame: confirmed
+        tracker.update(frame, np.array([[100 + 10 * frame, 50, 40, 100, 0.9]]))
+    tracker.update(5, np.array([[400, 300, 40, 100, 0.9]]))  # a new, tentative person far away
+    (track_id, box), = tracker.coasting(5, max_frames=3)
+    assert track_id == 0 and abs(box[0] - 150) < 5  # predicted where the walker should be
+    for frame in (6, 7):
+        tracker.update(frame, np.zeros((0, 5)))
+    assert [i for i, _ in tracker.coasting(7, max_frames=3)] == [0]  # last seen at frame 4
+    tracker.update(8, np.zeros((0, 5)))
+    assert tracker.coasting(8, max_frames=3) == []  # missed for longer than that: no guess

@@ -247,6 +247,13 @@ class OnlineTracker:
             answers.append((track.id, _to_box(track.motion.state) if smoothed else box.copy()))
         return answers
 
+    def coasting(self, frame_index: int, max_frames: int) -> list[tuple[int, np.ndarray]]:
+        """[(track id, predicted box), ...] for the confirmed tracks not seen in `frame_index` (the frame just
+        given to `update`) but seen within the last `max_frames` frames: where the person probably is while
+        briefly hidden or missed by the detector, so the caller can still estimate them there."""
+        return [(t.id, _to_box(t.motion.predict(frame_index))) for t in self._live
+                if t.confirmed and t.last_frame != frame_index and frame_index - t.last_frame <= max_frames]
+
     def finish(self) -> list[TrackSummary]:
         """Summaries of every track so far (ended or not), by id; call it after the last frame."""
         return sorted((t.summary() for t in self._ended + self._live), key=lambda s: s.id)
