@@ -47,7 +47,8 @@ def overlay_file(folder: Path, kind: str, frame: int) -> Path:
 
 def check_maps(result: Result) -> None:
     """UserError unless every person carries PARE's part maps (SPIN-style regressors have none)."""
-    if any(track.part_attention is None or track.part_segmentation is None for track in result.persons):
+    if any(track.part_attention is None or track.part_segmentation is None or track.bbox_xywh is None
+           for track in result.persons):
         raise UserError(f"The result has no part attention or segmentation maps (model {result.meta.model}): "
                         f"overlays need a PARE checkpoint.")
 

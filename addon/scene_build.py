@@ -29,6 +29,8 @@ from .rig_animation import animate_person
 from .rollback import rollback_on_failure
 from .smpl_rest import SMPLArrays, median_betas, rest_joints
 
+BODY_REACH_M = 1.0  # a joint lies at most about this far behind the body's origin (outstretched arm)
+
 # Custom properties of the built collection: which body and which estimator made it (shown in its properties).
 BODY_PROPERTY, MODEL_PROPERTY = "pare_body_model", "pare_estimator"
 
@@ -108,7 +110,7 @@ def build_scene(context: bpy.types.Context, result: Result, model: SMPLModelData
         collection[MODEL_PROPERTY] = meta.model
         for index, track in enumerate(result.persons):
             _build_person(context, index, track, model, collection, options)
-        farthest = max((float(np.max(track.joints3d[..., 2])) for track in result.persons), default=0.0)
+        farthest = max((_farthest_depth(track) for track in result.persons), default=0.0)
         depth = footage_plane_depth(farthest)
         settings = camera_settings(meta.focal_length_px, meta.image_width, meta.image_height)
         camera = build_camera(scene, f"{name} camera", settings, depth, collection)
@@ -134,6 +136,13 @@ def body_model_for(meta: ResultMeta, smpl_path: str | Path | None, how_to_give_s
         raise UserError(f"This result was computed with the SMPL body model{made_with}, so its bodies need the "
                         f"SMPL model file: {how_to_give_smpl}. {GET_SMPL}")
     return read_smpl_model(smpl_path)
+
+
+def _farthest_depth(track: PersonTrack) -> float:
+    """Largest joint depth of a person (m); from `cam_t` plus a body's reach when a result has no joints3d."""
+    if track.joints3d is not None:
+        return float(np.max(track.joints3d[..., 2]))
+    return float(np.max(track.cam_t[:, 2])) + BODY_REACH_M
 
 
 def import_result_file(context: bpy.types.Context, result_path: str | Path, smpl_path: str | Path | None,

@@ -53,6 +53,10 @@ PERSON_ARRAYS: tuple[ArraySpec, ...] = (
     ArraySpec("part_segmentation", (NUM_JOINTS + 1, MAP_SIZE, MAP_SIZE), np.float16, required=False),
 )
 MAP_ARRAYS = frozenset(spec.name for spec in PERSON_ARRAYS if spec.dtype is np.float16)
+READ_OPTIONAL = frozenset({"bbox_xywh", "pose_axis_angle", "crop_cam", "joints3d", "joints2d"})
+"""Arrays the writer always stores but a reader can do without (each follows from the pose, shape and
+`cam_t`, or only places the part maps): a result written by another tool may leave them out; they read as
+None."""
 
 
 @dataclass
@@ -262,7 +266,7 @@ def _check_person(arrays: dict[str, np.ndarray], index: int, frame_count: int, s
         key = person_key(index, spec.name)
         value = arrays.get(key)
         if value is None:
-            if spec.required:
+            if spec.required and (strict or spec.name not in READ_OPTIONAL):
                 raise error(f"{key} is missing")
             continue
         value = np.asarray(value)

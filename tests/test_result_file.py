@@ -277,3 +277,21 @@ def test_numpy_only_example_in_the_documentation_runs(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[0].startswith("0 [0 3]") and lines[1].startswith("1 [1 2 4]")
     assert all(float(line.rsplit(" ", 1)[1]) < 1e-3 for line in lines)
+
+
+def test_a_reader_does_without_the_arrays_that_follow_from_others(tmp_path):
+    """Another tool's result may store only frame, pose, betas and cam_t per person: it still reads."""
+    from inference.result_file import READ_OPTIONAL
+
+    rng = np.random.default_rng(0)
+    meta = {"format": "pare-body-result", "version": 1, "image_width": 640, "image_height": 480, "fps": 25.0,
+            "focal_length_px": 1000.0, "frame_count": 3, "source": "clip.mp4", "model": "other-tool"}
+    path = tmp_path / "minimal.npz"
+    np.savez(path, meta=np.array(json.dumps(meta)), **{
+        "person_0/frame": np.arange(3), "person_0/pose_rotmat": np.tile(np.eye(3), (3, 24, 1, 1)),
+        "person_0/betas": rng.normal(size=(3, 10)), "person_0/cam_t": np.tile([0.0, 0.0, 5.0], (3, 1))})
+    (track,) = read_result(path).persons
+    assert track.pose_rotmat.dtype == np.float32 and track.cam_t.shape == (3, 3)
+    assert all(getattr(track, name) is None for name in READ_OPTIONAL)
+    with pytest.raises(ValueError, match="missing"):  # the writer still stores everything
+        write_result(tmp_path / "again.npz", read_result(path).meta, [track])
