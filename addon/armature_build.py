@@ -6,7 +6,8 @@ import numpy as np
 from mathutils import Matrix
 
 from .rig_math import BODY_FORWARD, BODY_UP, WORLD_FROM_SMPL
-from .smpl_rest import JOINT_NAMES, SMPLArrays, bone_rest_frames, bone_tails, joint_parents
+from ..contract.skeleton import JOINT_NAMES
+from .smpl_rest import SMPLArrays, bone_rest_frames, bone_tails, joint_parents
 
 
 def _matrix(rotation: np.ndarray, translation: np.ndarray) -> Matrix:

@@ -48,7 +48,7 @@ def import_from_package(module: str) -> ModuleType:
     return importlib.import_module(f"{PACKAGE_NAME}.{module}")
 
 
-PROTOCOL = import_from_package("inference.worker_protocol")  # environment names and exit statuses
+PROTOCOL = import_from_package("contract.worker_protocol")  # environment names and exit statuses
 SMPL_ENV, CHECKPOINT_ENV, PYTHON_ENV = PROTOCOL.SMPL_ENV, PROTOCOL.CHECKPOINT_ENV, PROTOCOL.PYTHON_ENV
 EXIT_USER_ERROR, EXIT_CANCELLED = PROTOCOL.EXIT_USER_ERROR, PROTOCOL.EXIT_CANCELLED
 
@@ -171,7 +171,7 @@ def estimate(args: argparse.Namespace, result: Path, user_error: type[Exception]
 def write_overlays(args: argparse.Namespace, result: Path, folder: Path) -> tuple:
     """The requested overlay frames under `folder`; their sequences for the scene builder."""
     overlay_frames = import_from_package("addon.overlay_frames")
-    read_result = import_from_package("inference.result_file").read_result
+    read_result = import_from_package("contract.result_file").read_result
     request = overlay_frames.OverlayRequest(tuple(args.overlays))
     loaded = read_result(result, include_maps=True)
     for done, total in overlay_frames.write_overlays(loaded, request, folder):
@@ -214,7 +214,7 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str) -> tu
 
 def run(arguments: list[str]) -> int:
     args = parse_arguments(arguments)
-    user_error = import_from_package("inference.errors").UserError
+    user_error = import_from_package("contract.errors").UserError
     try:
         output = checked_file(args.output, ".blend", "--output", user_error)
         if args.preview:

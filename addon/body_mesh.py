@@ -12,7 +12,8 @@ import numpy as np
 
 from .body_parts import vertex_colors
 from .rig_math import WORLD_FROM_SMPL
-from .smpl_rest import JOINT_NAMES, NUM_BETAS, SMPLArrays
+from ..contract.skeleton import JOINT_NAMES, NUM_BETAS
+from .smpl_rest import SMPLArrays
 
 PART_COLOR_LAYER = "smpl_parts"
 BETA_SLIDER_RANGE = 10.0  # Blender's widest shape-key range; estimated betas lie well inside it

@@ -10,7 +10,7 @@ import colorsys
 
 import numpy as np
 
-from .smpl_rest import NUM_JOINTS
+from ..contract.skeleton import NUM_JOINTS
 
 GOLDEN_RATIO_CONJUGATE = 0.6180339887498949
 

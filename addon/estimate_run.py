@@ -18,8 +18,8 @@ from typing import Iterator
 
 import bpy
 
-from ..inference.errors import UserError
-from ..inference.result_file import read_result
+from ..contract.errors import UserError
+from ..contract.result_file import read_result
 from .background_process import BackgroundLoop
 from .interpreter import InterpreterSearch, not_found_message
 from .overlay_frames import OverlayRequest, OverlaySequence, overlay_sequences, write_overlays

@@ -17,7 +17,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from ..inference.worker_protocol import PYTHON_ENV
+from ..contract.worker_protocol import PYTHON_ENV
 from .background_process import BackgroundProcess
 from .worker import PACKAGE_ROOT, WorkerError, start_child
 

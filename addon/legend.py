@@ -11,7 +11,7 @@ import bpy.utils.previews
 import numpy as np
 
 from .body_parts import PART_COLORS
-from .smpl_rest import JOINT_NAMES
+from ..contract.skeleton import JOINT_NAMES
 
 ICON_SIZE = 16
 _previews: list = []  # the preview collection while registered

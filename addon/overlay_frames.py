@@ -16,8 +16,8 @@ from typing import Iterator
 
 import numpy as np
 
-from ..inference.errors import UserError
-from ..inference.result_file import PersonTrack, Result
+from ..contract.errors import UserError
+from ..contract.result_file import PersonTrack, Result
 from .overlay_math import Layer, attention_layer, composite, segmentation_layer, uncrop_grid
 from .png_file import encode_png
 

@@ -12,7 +12,7 @@ from typing import Callable
 
 import bpy
 
-from ..inference.errors import UserError
+from ..contract.errors import UserError
 from .legend import part_icon
 from .operators.cancel_estimate import PAREBODY_OT_cancel_estimate
 from .operators.estimate_body import PAREBODY_OT_estimate_body
@@ -20,7 +20,7 @@ from .operators.import_result import PAREBODY_OT_import_result
 from .overlay_frames import KINDS
 from .overlay_planes import overlay_planes
 from .preferences import ADDON_PACKAGE, checkpoint_path, smpl_path
-from .smpl_rest import JOINT_NAMES
+from ..contract.skeleton import JOINT_NAMES
 
 PIXELS_PER_CHARACTER = 7  # roughly, at the default UI scale: how many characters fit a panel line
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from ..inference.errors import UserError
-from ..inference.worker_protocol import CHECKPOINT_ENV, SMPL_ENV
+from ..contract.errors import UserError
+from ..contract.licensed_files import GET_SMPL
+from ..contract.worker_protocol import CHECKPOINT_ENV, SMPL_ENV
 from .interpreter import VENV_FOLDER, candidate_interpreters
 
 ADDON_PACKAGE = __package__.rpartition(".")[0]  # the extension's package: bl_ext.<repository>.<id>
-GET_SMPL = "Download it from https://smpl.is.tue.mpg.de (after registering, 'SMPL for Python')."
 BODY_MODELS = (("NEUTRAL", "Neutral", "SMPL's gender-neutral body, the one PARE estimates shape for"),
                ("FEMALE", "Female", "SMPL's female body (shape coefficients are the neutral estimate)"),
                ("MALE", "Male", "SMPL's male body (shape coefficients are the neutral estimate)"))

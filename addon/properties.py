@@ -8,7 +8,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, Po
 from .overlay_frames import ATTENTION, SEGMENTATION
 from .overlay_planes import set_overlay_visibility
 from .preferences import BODY_MODELS
-from .smpl_rest import JOINT_NAMES
+from ..contract.skeleton import JOINT_NAMES
 
 ALL_PARTS = "ALL"
 PART_ITEMS = ((ALL_PARTS, "All Parts", "Every part in its colour, where it attends most"),

@@ -7,7 +7,7 @@ import numpy as np
 from .body_mesh import pose_key_names
 from .keyframes import key_channels, new_action, write_keys
 from .rig_math import bone_rotations, pose_corrective_weights, root_locations
-from .smpl_rest import JOINT_NAMES
+from ..contract.skeleton import JOINT_NAMES
 
 
 def animate_person(armature: bpy.types.Object, body: bpy.types.Object, rest_frames: np.ndarray,

@@ -15,9 +15,10 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..inference.errors import UserError
-from ..inference.result_file import PersonTrack, Result, ResultMeta, read_result
-from ..inference.smpl_file import GET_SMPL, STANDIN_NAME, SMPLModelData, read_body_model, read_smpl_model
+from ..contract.errors import UserError
+from ..contract.result_file import PersonTrack, Result, ResultMeta, read_result
+from ..contract.licensed_files import GET_SMPL
+from ..contract.smpl_file import STANDIN_NAME, SMPLModelData, read_body_model, read_smpl_model
 from .armature_build import build_armature
 from .body_mesh import build_body_mesh, has_pose_correctives
 from .camera_build import build_camera

@@ -11,14 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
-JOINT_NAMES: tuple[str, ...] = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
-    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand",
-    "right_hand",
-)
-NUM_JOINTS = len(JOINT_NAMES)
-NUM_BETAS = 10
+from ..contract.skeleton import JOINT_NAMES, NUM_BETAS, NUM_JOINTS
+
 
 # spine3 has three children; its bone points along the spine, not toward a collar.
 PREFERRED_CHILD = {"spine3": "neck"}
@@ -31,7 +25,7 @@ MIN_BONE_LENGTH = 0.02
 
 
 class SMPLArrays(Protocol):
-    """What the rig needs from an SMPL model (`inference.smpl_file.SMPLModelData` has it)."""
+    """What the rig needs from an SMPL model (`contract.smpl_file.SMPLModelData` has it)."""
 
     v_template: np.ndarray  # (6890, 3)
     shapedirs: np.ndarray  # (6890, 3, B), B >= 10

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..inference.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR
+from ..contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR
 from .background_process import BackgroundProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds inference/ (the repository or the extension)

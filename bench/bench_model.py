@@ -27,7 +27,7 @@ from inference.body_model import SMPLBody  # noqa: E402
 from inference.estimate import Estimator  # noqa: E402
 from inference.models import build_model  # noqa: E402
 from inference.models.fusion import prepare_for_inference  # noqa: E402
-from inference.smpl_file import read_smpl_model  # noqa: E402
+from contract.smpl_file import read_smpl_model  # noqa: E402
 from weight_rule import REFERENCE, rule_state_dict  # noqa: E402
 
 OFFICIAL_CPU_SECONDS = {1: (0.206, 0.241), 8: (1.32, 1.37)}  # per batch, from the issue

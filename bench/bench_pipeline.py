@@ -33,7 +33,7 @@ from inference.models.fusion import prepare_for_inference  # noqa: E402
 from inference.person_boxes import DetectedPeople  # noqa: E402
 from inference.person_measures import PersonMeasures  # noqa: E402
 from inference.smoothing import OneEuroParams  # noqa: E402
-from inference.smpl_file import read_smpl_model  # noqa: E402
+from contract.smpl_file import read_smpl_model  # noqa: E402
 from inference.track_store import TrackStore  # noqa: E402
 from weight_rule import REFERENCE, rule_state_dict  # noqa: E402
 

@@ -40,8 +40,8 @@ keyframes = import_from_package("addon.keyframes")
 rig_animation = import_from_package("addon.rig_animation")
 rig_math = import_from_package("addon.rig_math")
 smpl_rest = import_from_package("addon.smpl_rest")
-result_file = import_from_package("inference.result_file")
-smpl_file = import_from_package("inference.smpl_file")
+result_file = import_from_package("contract.result_file")
+smpl_file = import_from_package("contract.smpl_file")
 
 
 def random_result(frames: int) -> "result_file.Result":
@@ -97,7 +97,7 @@ def bone_keys(result, model, per_frame_loop: bool) -> float:
     quats = rig_math.bone_rotations(track.pose_rotmat, rest)
     locations = rig_math.root_locations(track.cam_t, joints[0], rest[0])
     frames = 1 + track.frame.astype(np.float64)
-    bones = [armature.pose.bones[name] for name in smpl_rest.JOINT_NAMES]
+    bones = [armature.pose.bones[name] for name in skeleton.JOINT_NAMES]
     start = time.perf_counter()
     if per_frame_loop:
         for index, frame in enumerate(frames):

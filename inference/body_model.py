@@ -17,14 +17,9 @@ import smplx
 import torch
 from torch import Tensor, nn
 
-from .smpl_file import NUM_EXTRA_JOINTS, NUM_JOINTS, SMPLModelData
+from contract.skeleton import JOINT_NAMES, NUM_JOINTS
+from contract.smpl_file import NUM_EXTRA_JOINTS, SMPLModelData
 
-SMPL_JOINT_NAMES = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
-    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand",
-    "right_hand",
-)
 
 # smplx's 21 vertex-picked keypoints, in its order; they follow the 24 SMPL joints (indices 24..44).
 SMPLX_KEYPOINT_NAMES = (
@@ -37,7 +32,7 @@ SMPLX_KEYPOINT_NAMES = (
 EXTRA_JOINT_NAMES = ("right_hip_extra", "left_hip_extra", "neck_lsp", "head_top_lsp", "pelvis_mpii",
                      "thorax_mpii", "spine_h36m", "jaw_h36m", "head_h36m")
 
-_SOURCE_NAMES = SMPL_JOINT_NAMES + SMPLX_KEYPOINT_NAMES + EXTRA_JOINT_NAMES
+_SOURCE_NAMES = JOINT_NAMES + SMPLX_KEYPOINT_NAMES + EXTRA_JOINT_NAMES
 
 # PARE / SPIN 49-joint order as (their joint name, the source joint it is taken from).
 PARE_JOINTS49 = (
@@ -78,7 +73,7 @@ class BodyOutput:
     """One batch of posed bodies, in the SMPL model's metres, before any camera translation."""
 
     vertices: Tensor  # (B, V, 3), V = 6890 for SMPL and the stand-in
-    joints: Tensor  # (B, 24, 3) the SMPL joints, order SMPL_JOINT_NAMES
+    joints: Tensor  # (B, 24, 3) the SMPL joints, order JOINT_NAMES
     keypoints: Tensor  # (B, 21, 3) smplx's vertex-picked keypoints, order SMPLX_KEYPOINT_NAMES
 
 

@@ -15,13 +15,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .errors import UserError
-from .safe_pickle import torch_load
+from contract.errors import UserError
+from contract.licensed_files import GET_PARE
+from .torch_pickle import torch_load
 
 log = logging.getLogger(__name__)
 
-GET_PARE = ("Use an official PARE checkpoint (pare_checkpoint.ckpt or pare_w_3dpw_checkpoint.ckpt), linked "
-            "from the README of the PARE project on GitHub (https://github.com/mkocabas/PARE).")
 
 _MODEL_PREFIX = "model."
 _LIST_LIMIT = 10

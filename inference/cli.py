@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import UserError
-from .worker_protocol import CHECKPOINT_ENV, EXIT_CANCELLED, EXIT_USER_ERROR, SMPL_ENV
+from contract.errors import UserError
+from contract.worker_protocol import CHECKPOINT_ENV, EXIT_CANCELLED, EXIT_USER_ERROR, SMPL_ENV
 from .smoothing import OneEuroParams
 
 

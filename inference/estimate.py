@@ -16,13 +16,13 @@ import numpy as np
 from .background import in_background
 from .camera import default_focal_length
 from .crop import square_box
-from .errors import UserError
+from contract.errors import UserError
 from .estimator import Estimator, pick_device
 from .finalize import Geometry, RawTrack, landmark_track, pare_track, trim_after_last_detection
 from .frames import FrameRange, FrameSource, open_frames
 from .person_boxes import DetectedPeople, FixedBox, centred_box
 from .person_measures import PersonMeasures
-from .result_file import MAP_ARRAYS, PersonTrack, write_result
+from contract.result_file import MAP_ARRAYS, PersonTrack, write_result
 from .smoothing import OneEuroParams
 from .track_store import TrackStore
 

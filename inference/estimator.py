@@ -10,9 +10,9 @@ import torch
 from .body_model import SMPLBody
 from .checkpoint import load_model
 from .crop import normalize_crops
-from .errors import UserError
+from contract.errors import UserError
 from .models.fusion import prepare_for_inference
-from .smpl_file import read_body_model
+from contract.smpl_file import read_body_model
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 """Network precision: fp32 reproduces the official outputs; bf16 / fp16 run the convolutions under autocast

@@ -17,7 +17,7 @@ from .crop import square_box
 from .estimator import Estimator
 from .fitting.fit import FitResult, fit_landmarks
 from .models.rotation import rotmat_to_axis_angle
-from .result_file import MAP_ARRAYS, PersonTrack
+from contract.result_file import MAP_ARRAYS, PersonTrack
 from .smoothing import OneEuroParams, constant_shape, smooth_rotations, smooth_translation
 
 log = logging.getLogger(__name__)

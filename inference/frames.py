@@ -14,7 +14,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .errors import UserError
+from contract.errors import UserError
 from .image_io import IMAGE_SUFFIXES, read_image_rgb
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import UserError
+from contract.errors import UserError
 
 COAST_FRAMES = 10
 """A person the detector misses for up to this many frames (a third of a second at 30 fps: a flicker, a brief

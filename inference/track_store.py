@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .result_file import MAP_ARRAYS as MAP_KEYS
+from contract.result_file import MAP_ARRAYS as MAP_KEYS
 
 
 class TrackStore:

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from fake_worker import USER_ERROR, fake_python  # noqa: E402
 
-from inference.result_file import PersonTrack, ResultMeta, write_result  # noqa: E402
+from contract.result_file import PersonTrack, ResultMeta, write_result  # noqa: E402
 
 SMPL_PATH = addon_harness.ROOT / "tests" / "reference" / "synthetic_SMPL_NEUTRAL.pkl"
 WIDTH, HEIGHT, FRAMES = 160, 120, 3
@@ -134,7 +134,7 @@ def test_overlay_frames_of_a_large_image_are_made_smaller_and_stay_aligned(exten
     280) there, 5 px per cell. Its part logit 4 (cells 0-27) meets the background's 1 where 4 (1 - t) = 1
     between cells 27 and 28, at map position 27.75, i.e. x = 100 + 28.25 * 5 = 241.25: pixels 100-240."""
     overlay_frames = addon_harness.extension_module("addon.overlay_frames")
-    read_result = addon_harness.extension_module("inference.result_file").read_result
+    read_result = addon_harness.extension_module("contract.result_file").read_result
     result_with_maps(tmp_path / "big.npz", tmp_path / "none.mp4", (2560, 1440),
                      {0: [200.0, 100.0, 560.0, 560.0], 1: [1800.0, 300.0, 400.0, 400.0]})
     request = overlay_frames.OverlayRequest((overlay_frames.SEGMENTATION,))

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from inference.result_file import PersonTrack, ResultMeta, write_result  # noqa: E402
+from contract.result_file import PersonTrack, ResultMeta, write_result  # noqa: E402
 
 SMPL_PATH = ROOT / "tests" / "reference" / "synthetic_SMPL_NEUTRAL.pkl"
 
@@ -49,7 +49,7 @@ def test_manifest_validates_and_the_zip_holds_the_extension_only(package_zip):
     assert done.returncode == 0, done.stdout + done.stderr
     names = zipfile.ZipFile(package_zip).namelist()
     assert {"blender_manifest.toml", "__init__.py", "addon/scene_build.py", "addon/operators/import_result.py",
-            "inference/result_file.py", "inference/smpl_file.py"} <= set(names)
+            "contract/result_file.py", "contract/smpl_file.py", "inference/cli.py"} <= set(names)
     assert not [n for n in names if n.split("/")[0] in ("tests", "bench", ".venv", ".ci", ".git") or
                 "__pycache__" in n]
 

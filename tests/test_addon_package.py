@@ -21,7 +21,7 @@ package = importlib.util.module_from_spec(spec)
 sys.modules["pare_body_estimator"] = package
 spec.loader.exec_module(package)
 from pare_body_estimator.addon.worker import start_child
-process = start_child([sys.executable, "-c", "import inference.cli, inference.result_file as r; print(r.__file__)"])
+process = start_child([sys.executable, "-c", "import inference.cli, contract.result_file as r; print(r.__file__)"])
 lines = list(process.all_lines())
 print("EXIT", process.wait(), *lines)
 """

@@ -14,8 +14,9 @@ from smplx.lbs import lbs
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from addon import body_parts, camera_math, rig_math, smpl_rest  # noqa: E402
-from inference.smpl_file import read_smpl_model  # noqa: E402
+from pare_body_estimator.addon import body_parts, camera_math, rig_math, smpl_rest  # noqa: E402
+from contract import skeleton  # noqa: E402
+from contract.smpl_file import read_smpl_model  # noqa: E402
 
 SMPL_PATH = pathlib.Path(__file__).parent / "reference" / "synthetic_SMPL_NEUTRAL.pkl"
 
@@ -119,7 +120,7 @@ def test_bone_layout_points_bones_at_children_with_orthonormal_axes(model):
     parents = smpl_rest.joint_parents(model)
     heads = smpl_rest.rest_joints(model, np.zeros(10)) @ rig_math.WORLD_FROM_SMPL.T
     tails = smpl_rest.bone_tails(heads, parents, rig_math.BODY_FORWARD)
-    names = smpl_rest.JOINT_NAMES
+    names = skeleton.JOINT_NAMES
     pelvis, spine1 = names.index("pelvis"), names.index("spine1")
     assert np.allclose(tails[pelvis] - heads[pelvis],
                        rig_math.BODY_FORWARD * np.linalg.norm(heads[spine1] - heads[pelvis]))

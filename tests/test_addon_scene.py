@@ -23,8 +23,9 @@ from smplx.lbs import batch_rodrigues, lbs  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from addon.smpl_rest import JOINT_NAMES, joint_parents  # noqa: E402
-from inference.smpl_file import read_smpl_model  # noqa: E402
+from pare_body_estimator.addon.smpl_rest import joint_parents  # noqa: E402
+from contract.skeleton import JOINT_NAMES  # noqa: E402
+from contract.smpl_file import read_smpl_model  # noqa: E402
 
 SMPL_PATH = ROOT / "tests" / "reference" / "synthetic_SMPL_NEUTRAL.pkl"
 WIDTH, HEIGHT, FOCAL, FRAMES = 640, 480, 1000.0, 10

@@ -23,10 +23,10 @@ import torch  # noqa: E402
 from fake_worker import fake_python  # noqa: E402
 from smplx.lbs import batch_rodrigues  # noqa: E402
 
-from addon.rig_math import WORLD_FROM_SMPL  # noqa: E402
-from addon.smpl_rest import JOINT_NAMES  # noqa: E402
+from pare_body_estimator.addon.rig_math import WORLD_FROM_SMPL  # noqa: E402
+from contract.skeleton import JOINT_NAMES  # noqa: E402
 from inference.body_model import SMPLBody  # noqa: E402
-from inference.smpl_file import read_body_model, read_smpl_model  # noqa: E402
+from contract.smpl_file import read_body_model, read_smpl_model  # noqa: E402
 
 WIDTH, HEIGHT, FOCAL = scene_checks.WIDTH, scene_checks.HEIGHT, scene_checks.FOCAL  # the helpers' camera
 FRAMES = 5

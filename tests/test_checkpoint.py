@@ -16,7 +16,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from weight_rule import REFERENCE, rule_state_dict, write_lightning_checkpoint  # noqa: E402
 
 from inference.checkpoint import load_model, read_checkpoint, state_mismatch  # noqa: E402
-from inference.errors import UnsafeFileError, UserError  # noqa: E402
+from contract.errors import UnsafeFileError, UserError  # noqa: E402
 
 
 @pytest.fixture(scope="module")

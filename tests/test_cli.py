@@ -19,7 +19,7 @@ import torch
 
 from inference.body_model import SMPLBody
 from inference.camera import project_points
-from inference.smpl_file import read_smpl_model
+from contract.smpl_file import read_smpl_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from weight_rule import REFERENCE, rule_state_dict, write_lightning_checkpoint  # noqa: E402
@@ -187,12 +187,12 @@ def test_nobody_found_is_a_clear_error(spin_checkpoint, tmp_path):
 
 def test_without_licensed_files_the_keypoint_backend_fits_the_stand_in(tmp_path):
     """No checkpoint, no SMPL file: the bundled detector, landmark model, fitter and stand-in body."""
-    from inference.body_model import SMPL_JOINT_NAMES
+    from contract.skeleton import JOINT_NAMES
     from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
     from inference.image_io import read_image_rgb
     from inference.keypoints.blazepose_landmarks import LandmarkModel
     from inference.people.detector import PersonDetector
-    from inference.smpl_file import read_body_model
+    from contract.smpl_file import read_body_model
 
     photo = ROOT / "assets" / "samples" / "cameraman.png"
     out = tmp_path / "r.npz"
@@ -216,7 +216,7 @@ def test_without_licensed_files_the_keypoint_backend_fits_the_stand_in(tmp_path)
     names = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_hip", "right_hip"]
     seen = [n for n in names if landmarks.confidence[BLAZEPOSE_LANDMARK_NAMES.index(n)] > 0.5]
     assert len(seen) >= 4
-    ours = result["person_0/joints2d"][0, [SMPL_JOINT_NAMES.index(n) for n in seen]]
+    ours = result["person_0/joints2d"][0, [JOINT_NAMES.index(n) for n in seen]]
     theirs = landmarks.image[[BLAZEPOSE_LANDMARK_NAMES.index(n) for n in seen]]
     box_height = result["person_0/bbox_xywh"][0, 3]
     assert np.linalg.norm(ours - theirs, axis=1).mean() < 0.05 * box_height

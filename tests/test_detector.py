@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.errors import UserError
+from contract.errors import UserError
 from inference.image_io import read_image_rgb
 from inference.people.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, PersonDetector
 from inference.people.graph_program import GraphProgram

@@ -22,7 +22,7 @@ from inference.fitting.kinematics import forward_kinematics, joint_shape_model
 from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES, HIP_LANDMARKS, LandmarkModel
 from inference.fitting.objective import project
 from inference.models.rotation import axis_angle_to_rotmat
-from inference.smpl_file import read_smpl_model
+from contract.smpl_file import read_smpl_model
 
 SYNTHETIC = Path(__file__).parent / "reference" / "synthetic_SMPL_NEUTRAL.pkl"
 IMAGE_SIZE = (1280, 720)
@@ -138,8 +138,8 @@ def test_kinematics_match_the_body_and_landmarks_mirror(body):
 
 
 def body_joint(name: str) -> int:
-    from inference.body_model import SMPL_JOINT_NAMES
-    return SMPL_JOINT_NAMES.index(name)
+    from contract.skeleton import JOINT_NAMES
+    return JOINT_NAMES.index(name)
 
 
 def test_priors_stop_backward_knees_and_elbows():

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.errors import UserError
+from contract.errors import UserError
 from inference.frames import FrameRange, natural_key, open_frames
 
 

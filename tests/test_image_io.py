@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.errors import UserError
+from contract.errors import UserError
 from inference.image_io import (IMAGE_SUFFIXES, TRANSPARENT_BACKGROUND_GREY, exif_orientation,
                                 read_image_rgb)
 

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.errors import UserError
+from contract.errors import UserError
 from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
 from inference.image_io import read_image_rgb
 from inference.keypoints import decode

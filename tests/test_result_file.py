@@ -9,10 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
-import inference.result_file as result_file
+import contract.result_file as result_file
 from inference.camera import project_points
-from inference.errors import UserError
-from inference.result_file import (FORMAT_NAME, PERSON_ARRAYS, PersonTrack, ResultMeta, person_key, read_result,
+from contract.errors import UserError
+from contract.result_file import (FORMAT_NAME, PERSON_ARRAYS, PersonTrack, ResultMeta, person_key, read_result,
                                    write_result)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -254,7 +254,7 @@ def test_written_file_is_a_plain_zip_of_npy_files(tmp_path):
 
 
 def test_result_file_module_does_not_import_torch():
-    code = "import sys, inference.result_file; assert 'torch' not in sys.modules, 'torch was imported'"
+    code = "import sys, contract.result_file; assert 'torch' not in sys.modules, 'torch was imported'"
     completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
 
@@ -281,7 +281,7 @@ def test_numpy_only_example_in_the_documentation_runs(tmp_path, capsys):
 
 def test_a_reader_does_without_the_arrays_that_follow_from_others(tmp_path):
     """Another tool's result may store only frame, pose, betas and cam_t per person: it still reads."""
-    from inference.result_file import READ_OPTIONAL
+    from contract.result_file import READ_OPTIONAL
 
     rng = np.random.default_rng(0)
     meta = {"format": "pare-body-result", "version": 1, "image_width": 640, "image_height": 480, "fps": 25.0,

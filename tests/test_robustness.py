@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.errors import UserError
+from contract.errors import UserError
 from inference.estimate import run_estimate
 from inference.frames import FrameRange
 

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from inference.errors import UnsafeFileError, UserError
-from inference.safe_pickle import StandIn, load_pickle, torch_load
+from contract.errors import UnsafeFileError, UserError
+from contract.safe_pickle import StandIn, load_pickle
+from inference.torch_pickle import torch_load
 
 REFERENCE = Path(__file__).parent / "reference"
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from inference.body_model import PARE_JOINT_NAMES, SMPL_JOINT_NAMES, SMPLBody
-from inference.errors import UnsafeFileError, UserError
-from inference.smpl_file import read_extra_regressor, read_smpl_model
+from contract.skeleton import JOINT_NAMES
+from inference.body_model import PARE_JOINT_NAMES, SMPLBody
+from contract.errors import UnsafeFileError, UserError
+from contract.smpl_file import read_extra_regressor, read_smpl_model
 
 REFERENCE = Path(__file__).parent / "reference"
 SYNTHETIC = REFERENCE / "synthetic_SMPL_NEUTRAL.pkl"
@@ -136,7 +137,7 @@ def test_v11_pickle_npz_and_folders_read_the_same(tmp_path, arrays):
 def test_reading_needs_no_torch():
     """The Blender add-on reads SMPL files too, and Blender's Python has numpy but no torch."""
     script = ("import sys; sys.modules['torch'] = None\n"
-              "from inference.smpl_file import read_smpl_model\n"
+              "from contract.smpl_file import read_smpl_model\n"
               f"print(read_smpl_model({str(SYNTHETIC)!r}).posedirs.shape)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=Path(__file__).parents[1], check=False)
@@ -232,6 +233,6 @@ def test_rest_pose_joints_are_the_regressed_template(arrays):
 
 
 def test_joint_names():
-    assert len(SMPL_JOINT_NAMES) == 24 and SMPL_JOINT_NAMES[0] == "pelvis" and SMPL_JOINT_NAMES[23] == "right_hand"
-    assert SMPL_JOINT_NAMES[12:16] == ("neck", "left_collar", "right_collar", "head")
+    assert len(JOINT_NAMES) == 24 and JOINT_NAMES[0] == "pelvis" and JOINT_NAMES[23] == "right_hand"
+    assert JOINT_NAMES[12:16] == ("neck", "left_collar", "right_collar", "head")
     assert len(PARE_JOINT_NAMES) == 49 and PARE_JOINT_NAMES[0] == "OP Nose" and PARE_JOINT_NAMES[25] == "Right Ankle"

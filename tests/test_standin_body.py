@@ -12,8 +12,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
 
 from inference.body_model import SMPLBody  # noqa: E402
-from inference.errors import UserError  # noqa: E402
-from inference.smpl_file import STANDIN_BODY_PATH, read_body_model, read_smpl_model  # noqa: E402
+from contract.errors import UserError  # noqa: E402
+from contract.smpl_file import STANDIN_BODY_PATH, read_body_model, read_smpl_model  # noqa: E402
 from standin_body import proportions  # noqa: E402
 from standin_body.body_shape import body_parts  # noqa: E402
 from standin_body.build_mesh import build_mesh  # noqa: E402
@@ -58,7 +58,7 @@ def test_the_default_body_is_the_stand_in_read_like_smpl(model):
 
 
 def test_missing_stand_in_and_bad_keypoint_ids_are_explained(monkeypatch, tmp_path, model):
-    monkeypatch.setattr("inference.smpl_file.STANDIN_BODY_PATH", tmp_path / "gone.npz")
+    monkeypatch.setattr("contract.smpl_file.STANDIN_BODY_PATH", tmp_path / "gone.npz")
     with pytest.raises(UserError, match="stand-in body .* is missing"):
         read_body_model(None)
     with np.load(STANDIN_BODY_PATH) as archive:

@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from inference.errors import UserError
+from contract.errors import UserError
 from inference.people.tracking import (OnlineTracker, TrackSummary, box_iou, choose_tracks, keep_tracks,
                                        min_cost_assignment)
 

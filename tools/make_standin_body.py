@@ -6,7 +6,7 @@ The body is an implicit surface built from public anthropometric proportions (`s
 extracted by marching tetrahedra, simplified to SMPL's 6890 vertices and rigged to SMPL's 24 joints
 (`standin_body.model`). It takes about a minute, most of it simplifying the mesh; the result is
 deterministic. The .npz has SMPL's keys and layout, plus `body_name`, `keypoint_vertex_ids` and
-`shape_direction_names`, and loads with `inference.smpl_file.read_smpl_model`.
+`shape_direction_names`, and loads with `contract.smpl_file.read_smpl_model`.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bpy
 
-from ...inference.errors import UserError
+from ...contract.errors import UserError
 from ..estimate_run import CANCELLED, DONE, EstimateRun, RunPlan, active_run, set_active_run
 from ..overlay_frames import OverlayRequest
 from ..preferences import (addon_preferences, checkpoint_path, chosen_python, python_candidates, smpl_path,

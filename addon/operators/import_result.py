@@ -11,8 +11,8 @@ import os
 import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
-from ...inference.errors import UserError
-from ...inference.worker_protocol import SMPL_ENV
+from ...contract.errors import UserError
+from ...contract.worker_protocol import SMPL_ENV
 from ..preferences import addon_preferences
 from ..scene_build import BuildOptions, import_result_file
 

@@ -14,7 +14,7 @@ import time
 
 import bpy
 
-from ...inference.errors import UserError
+from ...contract.errors import UserError
 from ..background_process import BackgroundProcess
 from ..interpreter import project_requirements, setup_commands, venv_python
 from ..preferences import addon_preferences, setup_venv

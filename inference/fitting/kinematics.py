@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from contract.skeleton import NUM_JOINTS, PARENTS
+
 from ..body_model import SMPLBody
 
-# Parent of each of SMPL's 24 joints (-1 for the pelvis); the stand-in body shares this tree.
-SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
-NUM_JOINTS = len(SMPL_PARENTS)
 
 
 def _depth_levels(parents: tuple[int, ...]) -> list[list[int]]:
@@ -40,14 +39,14 @@ def _ancestry(parents: tuple[int, ...]) -> Tensor:
 
 # A joint's position is the sum of the rotated bones along its path, and a turn at joint a moves exactly
 # the joints j with ANCESTRY[j, a] = 1.
-ANCESTRY = _ancestry(SMPL_PARENTS)
-_PARENT_OR_SELF = [max(parent, 0) for parent in SMPL_PARENTS]
-_LEVELS = _depth_levels(SMPL_PARENTS)
+ANCESTRY = _ancestry(PARENTS)
+_PARENT_OR_SELF = [max(parent, 0) for parent in PARENTS]
+_LEVELS = _depth_levels(PARENTS)
 # Where each joint ends up when the levels are concatenated, and how to restore the joint order.
 _LEVEL_ORDER = [joint for level in _LEVELS for joint in level]
 _JOINT_ORDER = [_LEVEL_ORDER.index(joint) for joint in range(NUM_JOINTS)]
 # For each level after the first: the position of each joint's parent inside the previous level.
-_PARENT_IN_PREVIOUS = [[_LEVELS[k - 1].index(SMPL_PARENTS[j]) for j in _LEVELS[k]] for k in range(1, len(_LEVELS))]
+_PARENT_IN_PREVIOUS = [[_LEVELS[k - 1].index(PARENTS[j]) for j in _LEVELS[k]] for k in range(1, len(_LEVELS))]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..body_model import SMPL_JOINT_NAMES
+from contract.skeleton import JOINT_NAMES
 
 BLAZEPOSE_LANDMARK_NAMES = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
@@ -94,8 +94,8 @@ class LandmarkModel:
     """The 33 landmark correspondences as tensors, evaluated on rest or posed joints."""
 
     def __init__(self, specs: tuple[LandmarkSpec, ...] = BLAZEPOSE_ON_SMPL, device: torch.device | str = "cpu"):
-        joint = SMPL_JOINT_NAMES.index
-        blend = torch.zeros(len(specs), len(SMPL_JOINT_NAMES))
+        joint = JOINT_NAMES.index
+        blend = torch.zeros(len(specs), len(JOINT_NAMES))
         for row, spec in enumerate(specs):
             for name, weight in spec.base:
                 blend[row, joint(name)] += weight

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..body_model import SMPL_JOINT_NAMES
+from contract.skeleton import JOINT_NAMES
 from .landmarks import BLAZEPOSE_LANDMARK_NAMES
 from ..models.rotation import axis_angle_to_rotmat
 
@@ -60,7 +60,7 @@ def limb_rotations(rotmats: Tensor, rest_joints: Tensor, world: Tensor, weights:
     """
     out = rotmats.clone()
     root = rotmats[:, 0]
-    joint, landmark = SMPL_JOINT_NAMES.index, BLAZEPOSE_LANDMARK_NAMES.index
+    joint, landmark = JOINT_NAMES.index, BLAZEPOSE_LANDMARK_NAMES.index
     for names, hinge in _LIMBS:
         j, marks = [joint(name) for name in names], [landmark(name) for name in names]
         seen = world[:, marks]  # (n, 3, 3)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..body_model import SMPL_JOINT_NAMES
+from contract.skeleton import JOINT_NAMES
 
-BODY_JOINT_NAMES = SMPL_JOINT_NAMES[1:]  # the 23 joints below the pelvis, in pose order
+BODY_JOINT_NAMES = JOINT_NAMES[1:]  # the 23 joints below the pelvis, in pose order
 
 # name: (L2 weight, (lower x, y, z), (upper x, y, z)) in radians, for the left side and the midline.
 # Weights say how strongly a joint prefers its rest pose: high where landmarks barely see it.

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import UserError
+from contract.errors import UserError
 from ..image_io import check_rgb_image
 from . import decode
 from .roi import Roi, crop_to_image, image_to_crop_affine, roi_from_box, rotate_to_image_axes, to_pixel_centre_affine

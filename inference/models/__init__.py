@@ -18,9 +18,7 @@ INPUT_SIZE = 224
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-# Sizes of the predicted SMPL parameters, shared by every architecture.
-NUM_JOINTS = 24
-NUM_BETAS = 10
+# Sizes of the predicted SMPL parameters, shared by every architecture (joints and betas: contract.skeleton).
 CAM_PARAMS = 3  # weak perspective (s, tx, ty)
 
 

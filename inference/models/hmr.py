@@ -10,7 +10,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from . import CAM_PARAMS, NUM_BETAS, NUM_JOINTS
+from contract.skeleton import NUM_BETAS, NUM_JOINTS
+
+from . import CAM_PARAMS
 from .resnet import ResNet50
 from .rotation import rot6d_to_rotmat
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from . import CAM_PARAMS, NUM_BETAS, NUM_JOINTS
+from contract.skeleton import NUM_BETAS, NUM_JOINTS
+
+from . import CAM_PARAMS
 from .blocks import conv_bn
 from .hrnet import HRNetW32
 from .resnet import ResNet50

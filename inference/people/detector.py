@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from contract.errors import UserError
 from ..image_io import check_rgb_image
 from ..people import nanodet
 from ..people.graph_program import GraphProgram

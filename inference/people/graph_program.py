@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import UserError
+from contract.errors import UserError
 
 PROGRAM_FORMAT = 1
 _Op = dict[str, Any]

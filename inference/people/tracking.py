@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UserError
+from contract.errors import UserError
 
 CONFIRM_HITS = 3
 """Detections a track needs before it counts as confirmed."""

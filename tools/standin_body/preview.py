@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from inference.body_model import SMPLBody
-from inference.smpl_file import read_smpl_model
+from contract.smpl_file import read_smpl_model
 
 from .render import VIEWS, render, turned
 

@@ -17,18 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from contract.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS  # noqa: F401  (re-exported to the other tool modules)
+
 STATURE_M = 1.70
 FLOOR_Y = -1.19
 TOP_Y = FLOOR_Y + STATURE_M
 
-JOINT_NAMES = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
-    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand",
-    "right_hand",
-)
-PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
-NUM_JOINTS = len(JOINT_NAMES)
 
 # Joint centres of the midline and the left side as (x, height above the floor, z), in units of stature.
 _SHOULDER_X, _UPPER_ARM, _FOREARM = 0.103, 0.165, 0.146

@@ -22,10 +22,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .errors import UserError
+from .skeleton import NUM_JOINTS
 
 FORMAT_NAME = "pare-body-result"
 FORMAT_VERSION = 1
-NUM_JOINTS = 24
 MAP_SIZE = 56
 
 

@@ -14,17 +14,13 @@ from typing import Any
 import numpy as np
 
 from .errors import UnsafeFileError, UserError
+from .licensed_files import GET_SMPL
 from .safe_pickle import StandIn, load_pickle
+from .skeleton import NUM_FACES, NUM_JOINTS, NUM_POSE_BASIS, NUM_VERTICES
 
-NUM_VERTICES = 6890
-NUM_JOINTS = 24
 NUM_KEYPOINT_VERTICES = 21  # smplx's vertex-picked keypoints (nose, eyes, ears, toes, heels, fingertips)
-NUM_FACES = 13776
-NUM_POSE_BASIS = 9 * (NUM_JOINTS - 1)  # 207: one 3x3 rotation per non-root joint
 NUM_EXTRA_JOINTS = 9
 
-GET_SMPL = ("Get SMPL from https://smpl.is.tue.mpg.de (free registration; download \"SMPL for Python\" and "
-            "use SMPL_NEUTRAL.pkl or basicModel_neutral_lbs_10_207_0_v1.0.0.pkl).")
 
 # File names looked for when the user points at a folder, in order of preference.
 MODEL_FILE_NAMES = ("SMPL_NEUTRAL.pkl", "SMPL_NEUTRAL.npz", "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl",

@@ -8,8 +8,8 @@ e.g. yacs `CfgNode`, Lightning `AttributeDict`, chumpy `Ch`, scipy sparse matric
 instances that keep their pickled state, while any attempt to *call* such a name raises `UnsafeFileError`
 naming it, before anything runs.
 
-torch is imported only for torch files: the Blender add-on reads SMPL pickles with this module, and
-Blender's Python has numpy but no torch.
+Torch-free (part of the contract): the Blender add-on reads SMPL pickles with this module, and Blender's Python
+has numpy but no torch. Checkpoints go through `inference.torch_pickle`, which adds torch's tensor rebuilders.
 """
 from __future__ import annotations
 
@@ -142,35 +142,9 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
 
 
 @functools.lru_cache(maxsize=1)
-def _torch_globals() -> dict[tuple[str, str], Any]:
-    """Tensor rebuild functions, tensor / parameter types, torch.Size, device and every dtype (none
-    without torch: then torch names in a plain pickle become stand-ins like any other)."""
-    try:
-        import torch
-        import torch._tensor
-        import torch._utils
-    except ImportError:
-        return {}
-    rebuilders = ("_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_parameter",
-                  "_rebuild_parameter_with_state", "_rebuild_device_tensor_from_numpy",
-                  "_rebuild_device_tensor_from_cpu_tensor")
-    found: dict[tuple[str, str], Any] = {("torch._utils", n): getattr(torch._utils, n) for n in rebuilders}
-    found[("torch._tensor", "_rebuild_from_type_v2")] = torch._tensor._rebuild_from_type_v2
-    found[("torch", "Size")] = torch.Size
-    found[("torch", "device")] = torch.device
-    found[("torch", "Tensor")] = torch.Tensor
-    found[("torch._tensor", "Tensor")] = torch.Tensor
-    found[("torch.nn.parameter", "Parameter")] = torch.nn.Parameter
-    for name, value in vars(torch).items():
-        if isinstance(value, torch.dtype):
-            found[("torch", name)] = value
-    return found
-
-
-@functools.lru_cache(maxsize=1)
 def allowed_globals() -> dict[tuple[str, str], Any]:
-    """(module, name) -> the object a file may name outside torch (see `_torch_globals`); everything
-    here only builds data when called."""
+    """(module, name) -> the object a file may name; everything here only builds data when called (torch's
+    tensor rebuilders are added by `inference.torch_pickle` for checkpoints)."""
     found: dict[tuple[str, str], Any] = {("builtins", t.__name__): t for t in (
         dict, list, tuple, set, frozenset, int, float, complex, bool, slice, range, object)}
     found[("builtins", "bytes")] = _bytes_like(bytes)
@@ -185,43 +159,36 @@ def allowed_globals() -> dict[tuple[str, str], Any]:
 
 
 class SafeUnpickler(pickle.Unpickler):
-    """`pickle.Unpickler` that resolves globals from `allowed_globals()` or to stand-ins, never by import."""
+    """`pickle.Unpickler` that resolves globals from `allowed_globals()` or to stand-ins, never by import.
+    A subclass adds names by overriding `extra_global` (checkpoints: torch's rebuilders)."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in NAME_MAPPING:  # Python 2 names (__builtin__, copy_reg, ...)
             module, name = NAME_MAPPING[(module, name)]
         else:
             module = IMPORT_MAPPING.get(module, module)
-        module = "torch._tensor" if module == "torch.tensor" else module
-        in_torch = module == "torch" or module.startswith("torch.")
-        found = (_torch_globals() if in_torch else allowed_globals()).get((module, name))
+        found = self.extra_global(module, name)
+        if found is None:
+            found = allowed_globals().get((module, name))
         if isinstance(found, types.FunctionType):
             # A fresh wrapper per lookup: BUILD on the shared function could rewrite its __defaults__
             # for the whole process; on a partial it only changes this copy.
             return functools.partial(found)
         if found is not None:
             return found
-        if module == "torch" and name.endswith("Storage") and _torch_globals():
-            from torch.serialization import StorageType
-            return StorageType(name)
         return stand_in_class(module, name)
 
+    def extra_global(self, module: str, name: str) -> Any:
+        """The object `module.name` stands for beyond `allowed_globals()`, or None (a stand-in)."""
+        return None
 
-def _load_stream(file: Any, **kwargs: Any) -> Any:
-    """`pickle.load` through `SafeUnpickler`; torch calls this for the header records of legacy files."""
-    return SafeUnpickler(file, **kwargs).load()
-
-
-# What `torch.load(..., pickle_module=TORCH_PICKLE_MODULE, weights_only=False)` needs: torch subclasses
-# `Unpickler` (adding its own storage handling, then deferring to our find_class) and calls `load`.
-TORCH_PICKLE_MODULE = types.SimpleNamespace(__name__=__name__, Unpickler=SafeUnpickler, load=_load_stream)
 
 # What reading a damaged or foreign file raises inside pickle / torch / zipfile.
 _UNREADABLE = (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, TypeError, KeyError,
                AttributeError, IndexError, zipfile.BadZipFile, UnicodeDecodeError, OSError)
 
 
-def _existing_file(path: str | Path, what: str) -> Path:
+def existing_file(path: str | Path, what: str) -> Path:
     path = Path(path).expanduser()
     if not path.exists():
         raise UserError(f"The {what} {path} does not exist.")
@@ -232,7 +199,7 @@ def _existing_file(path: str | Path, what: str) -> Path:
     return path
 
 
-def _guarded(path: Path, what: str, load: Callable[[], Any]) -> Any:
+def guarded_load(path: Path, what: str, load: Callable[[], Any]) -> Any:
     """Run `load`, turning refusals and read errors into one-line messages that name the file."""
     try:
         return load()
@@ -253,36 +220,9 @@ def load_pickle(path: str | Path, what: str = "file") -> Any:
     `what` names the file in error messages ("SMPL model file"). Raises `UnsafeFileError` if the file
     would run code, `UserError` if it is missing, empty or unreadable.
     """
-    path = _existing_file(path, what)
+    path = existing_file(path, what)
 
     def load() -> Any:
         with path.open("rb") as file:
             return SafeUnpickler(file, encoding="latin1").load()
-    return _guarded(path, what, load)
-
-
-def _is_torchscript(path: Path) -> bool:
-    """TorchScript archives (which torch.load hands to torch.jit.load, i.e. runs) hold a constants.pkl."""
-    with path.open("rb") as file:
-        if file.read(4) != b"PK\x03\x04":  # torch.save's zip format starts so; legacy files never do
-            return False
-    with zipfile.ZipFile(path) as archive:
-        return any(name.split("/", 1)[-1] == "constants.pkl" for name in archive.namelist())
-
-
-def torch_load(path: str | Path, what: str = "checkpoint", map_location: str = "cpu") -> Any:
-    """`torch.load` of a zip-format or legacy-format file through `SafeUnpickler`.
-
-    Raises `UnsafeFileError` for files that would run code (including TorchScript programs) and
-    `UserError` for missing, empty or unreadable files.
-    """
-    path = _existing_file(path, what)
-
-    def load() -> Any:
-        import torch
-
-        if _is_torchscript(path):
-            raise UnsafeFileError("it is a TorchScript program, not a checkpoint of weights")
-        return torch.load(path, map_location=map_location, pickle_module=TORCH_PICKLE_MODULE,
-                          weights_only=False)
-    return _guarded(path, what, load)
+    return guarded_load(path, what, load)
