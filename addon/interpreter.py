@@ -1,6 +1,6 @@
 """Which Python runs the inference worker, and how the extension sets one up.
 
-Blender's Python has no torch. The worker needs an interpreter where `import torch, inference.estimate` works
+Blender's Python has no torch. The worker needs an interpreter where `import torch, inference.estimate_job` works
 (with the extension folder on the path, as the worker runs). Candidates, in order: the one the user chose,
 $PARE_BODY_PYTHON, a `.venv` beside the extension's source (a developer's checkout), the environment the
 "Set up inference environment" button made in the extension's user folder, and the running interpreter
@@ -21,7 +21,7 @@ from ..contract.worker_protocol import PYTHON_ENV
 from .background_process import BackgroundProcess
 from .worker import PACKAGE_ROOT, WorkerError, start_child
 
-PROBE_CODE = "import torch, inference.estimate"
+PROBE_CODE = "import torch, inference.estimate_job"
 VENV_FOLDER = "venv"  # inside the extension's user folder
 
 

@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inference.estimate import run_estimate  # noqa: E402
+from inference.estimate_job import run_estimate  # noqa: E402
 from inference.frames import FrameRange, open_frames  # noqa: E402
 from inference.people.detector import PersonDetector  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Baseline: the network as the official code runs it -- eager float32 modules, batch norm as separate layers,
 default memory layout, under `torch.no_grad()`, followed by the SMPL forward. Ours: the estimator's
-inference path (`Estimator.run_tensors`: folded batch norms, channels-last, inference mode), in float32
+inference path (`CropEstimator.run_tensors`: folded batch norms, channels-last, inference mode), in float32
 and in reduced precision (bf16 autocast on CPU; fp16 and bf16 on a GPU) with the output drift reported.
 The issue's reference figures for the official code on this class of machine (2-core CPU) are printed
 beside the ratios: 206-241 ms per image at batch 1 and 1.32-1.37 s per batch of 8.
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from inference.body_model import SMPLBody  # noqa: E402
-from inference.estimate import Estimator  # noqa: E402
+from inference.estimate_job import CropEstimator  # noqa: E402
 from inference.models import build_model  # noqa: E402
 from inference.models.fusion import prepare_for_inference  # noqa: E402
 from contract.smpl_file import read_smpl_model  # noqa: E402
@@ -65,7 +65,7 @@ def main() -> None:
     network.load_state_dict(rule_state_dict("pare_hrnet32_state_dict.tsv"))
     network.eval().to(device)
     body = SMPLBody(read_smpl_model(REFERENCE / "synthetic_SMPL_NEUTRAL.pkl")).to(device).eval()
-    ours = Estimator("pare_hrnet32", prepare_for_inference(copy.deepcopy(network)), body, device)
+    ours = CropEstimator("pare_hrnet32", prepare_for_inference(copy.deepcopy(network)), body, device)
 
     def baseline(images: torch.Tensor) -> dict:
         with torch.no_grad():

@@ -24,14 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from inference.body_model import SMPLBody  # noqa: E402
-from inference.estimate import estimate_people, raw_track  # noqa: E402
-from inference.estimator import Estimator  # noqa: E402
+from inference.estimate_job import estimate_people, raw_track  # noqa: E402
+from inference.crop_estimator import CropEstimator  # noqa: E402
 from inference.finalize import Geometry, pare_track  # noqa: E402
 from inference.frames import open_frames  # noqa: E402
 from inference.models import build_model  # noqa: E402
 from inference.models.fusion import prepare_for_inference  # noqa: E402
-from inference.person_boxes import DetectedPeople  # noqa: E402
-from inference.person_measures import PersonMeasures  # noqa: E402
+from inference.people.boxes import DetectedPeople  # noqa: E402
+from inference.people.measures import PersonMeasures  # noqa: E402
 from inference.smoothing import OneEuroParams  # noqa: E402
 from contract.smpl_file import read_smpl_model  # noqa: E402
 from inference.track_store import TrackStore  # noqa: E402
@@ -57,7 +57,7 @@ def write_clip(path: Path, width: int, height: int, frames: int) -> None:
     writer.release()
 
 
-def network_alone(estimator: Estimator, crops: int, batch_size: int) -> float:
+def network_alone(estimator: CropEstimator, crops: int, batch_size: int) -> float:
     """Seconds for the network + body on `crops` ready-made inputs in batches, as the pipeline batches them."""
     images = torch.randn(batch_size, 3, 224, 224)
     start = time.perf_counter()
@@ -77,7 +77,7 @@ def main() -> None:
     network = build_model("pare_hrnet32")
     network.load_state_dict(rule_state_dict("pare_hrnet32_state_dict.tsv"))
     body = SMPLBody(read_smpl_model(REFERENCE / "synthetic_SMPL_NEUTRAL.pkl")).eval()
-    estimator = Estimator("pare_hrnet32", prepare_for_inference(network), body, torch.device("cpu"),
+    estimator = CropEstimator("pare_hrnet32", prepare_for_inference(network), body, torch.device("cpu"),
                           args.precision)
     print(f"HRNet-W32 PARE pipeline, {args.frames} frames, batch {args.batch_size}, {args.precision}, "
           f"{torch.get_num_threads()} threads")

@@ -92,7 +92,7 @@ def _reporter(mode: str) -> Callable[[dict], None]:
 
 
 def _estimate(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
-    from .estimate import run_estimate
+    from .estimate_job import run_estimate
     from .frames import FrameRange
 
     report({"event": "start", "input": args.input, "output": args.output})

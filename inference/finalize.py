@@ -14,7 +14,7 @@ import torch
 
 from .camera import camera_translation_to_crop_cam, crop_cam_to_camera_translation, project_points
 from .crop import square_box
-from .estimator import Estimator
+from .crop_estimator import CropEstimator
 from .fitting.fit import FitResult, fit_landmarks
 from .models.rotation import rotmat_to_axis_angle
 from contract.result_file import MAP_ARRAYS, PersonTrack
@@ -58,7 +58,7 @@ class Geometry:
     focal_length: float
 
 
-def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: Estimator, geometry: Geometry, pose: np.ndarray,
+def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: CropEstimator, geometry: Geometry, pose: np.ndarray,
            betas: np.ndarray, cam_t: np.ndarray, crop_cam: np.ndarray) -> PersonTrack:
     """Assemble the result track from the frames `rows` of `raw` and the final parameters of those frames."""
     joints3d = estimator.joints(pose, betas).astype(np.float64) + cam_t[:, None, :]
@@ -79,7 +79,7 @@ def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: Estimator, geomet
     )
 
 
-def _fit(raw: RawTrack, estimator: Estimator, geometry: Geometry, video: bool, keep: np.ndarray,
+def _fit(raw: RawTrack, estimator: CropEstimator, geometry: Geometry, video: bool, keep: np.ndarray,
          init: dict[str, np.ndarray] | None = None) -> FitResult:
     return fit_landmarks(estimator.body, raw.landmarks_image[keep], raw.landmarks_confidence[keep],
                          raw.landmarks_world[keep], (geometry.width, geometry.height), geometry.focal_length,
@@ -92,7 +92,7 @@ def _seen(raw: RawTrack) -> np.ndarray:
     return raw.landmarks_confidence.max(axis=1) > 0
 
 
-def pare_track(raw: RawTrack, estimator: Estimator, geometry: Geometry, smoothing: OneEuroParams | None,
+def pare_track(raw: RawTrack, estimator: CropEstimator, geometry: Geometry, smoothing: OneEuroParams | None,
                refine: bool, video: bool) -> tuple[PersonTrack, dict | None]:
     """PARE's estimate, smoothed (zero-lag one-euro; None keeps it raw), optionally refined by fitting the
     landmarks from it; returns the track and, when refined, the mean reprojection error before and after."""
@@ -118,7 +118,7 @@ def pare_track(raw: RawTrack, estimator: Estimator, geometry: Geometry, smoothin
     return _track(raw, everything, estimator, geometry, pose, betas, cam_t, crop_cam), figures
 
 
-def landmark_track(raw: RawTrack, estimator: Estimator, geometry: Geometry, video: bool) -> PersonTrack | None:
+def landmark_track(raw: RawTrack, estimator: CropEstimator, geometry: Geometry, video: bool) -> PersonTrack | None:
     """The keypoint backend: the body fitted to the landmarks of the frames where they were seen (None when
     never). Video gets the fit's own temporal smoothness term. Frames the fit could not place in front of the
     camera are left out, with a log line."""

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from contract.errors import UserError
-from inference.estimate import run_estimate
+from inference.estimate_job import run_estimate
 from inference.frames import FrameRange
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -6,12 +6,12 @@ import time
 import numpy as np
 import pytest
 
-from inference.background import in_background
+from inference.prefetch import prefetched
 from inference.track_store import TrackStore
 
 
 def test_background_yields_everything_in_order():
-    assert list(in_background(iter(range(50)), max_ahead=3)) == list(range(50))
+    assert list(prefetched(iter(range(50)), max_ahead=3)) == list(range(50))
 
 
 def test_background_stays_bounded_ahead_of_the_consumer():
@@ -22,7 +22,7 @@ def test_background_stays_bounded_ahead_of_the_consumer():
             produced.append(i)
             yield i
 
-    stream = in_background(items(), max_ahead=4)
+    stream = prefetched(items(), max_ahead=4)
     assert next(stream) == 0
     time.sleep(0.3)
     assert len(produced) <= 1 + 4 + 1  # the one consumed, the queue, the one waiting to be put
@@ -34,7 +34,7 @@ def test_background_reraises_producer_errors():
         yield 1
         raise ValueError("corrupt frame 2")
 
-    stream = in_background(items(), max_ahead=2)
+    stream = prefetched(items(), max_ahead=2)
     assert next(stream) == 1
     with pytest.raises(ValueError, match="corrupt frame 2"):
         next(stream)
@@ -50,7 +50,7 @@ def test_background_stops_the_producer_when_the_consumer_leaves():
         finally:
             closed.set()
 
-    for i in in_background(items(), max_ahead=2):
+    for i in prefetched(items(), max_ahead=2):
         if i == 3:
             break
     assert closed.wait(2), "the producer's generator was not closed"

@@ -13,15 +13,15 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .background import in_background
+from .prefetch import prefetched
 from .camera import default_focal_length
 from .crop import square_box
 from contract.errors import UserError
-from .estimator import Estimator, pick_device
+from .crop_estimator import CropEstimator, pick_device
 from .finalize import Geometry, RawTrack, landmark_track, pare_track, trim_after_last_detection
 from .frames import FrameRange, FrameSource, open_frames
-from .person_boxes import DetectedPeople, FixedBox, centred_box
-from .person_measures import PersonMeasures
+from .people.boxes import DetectedPeople, FixedBox, centred_box
+from .people.measures import PersonMeasures
 from contract.result_file import MAP_ARRAYS, PersonTrack, write_result
 from .smoothing import OneEuroParams
 from .track_store import TrackStore
@@ -55,7 +55,7 @@ def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measu
         yield index, -1, np.zeros(4), None
 
 
-def estimate_people(estimator: Estimator, source: FrameSource, people: FixedBox | DetectedPeople,
+def estimate_people(estimator: CropEstimator, source: FrameSource, people: FixedBox | DetectedPeople,
                     measures: PersonMeasures, store: TrackStore, batch_size: int,
                     progress: Progress | None = None,
                     should_stop: Callable[[], bool] | None = None) -> tuple[int, int]:
@@ -71,7 +71,7 @@ def estimate_people(estimator: Estimator, source: FrameSource, people: FixedBox 
         pending.clear()
 
     samples = person_samples(source, people, measures)
-    for index, track_id, box, sample in in_background(samples, max_ahead=2 * batch_size):
+    for index, track_id, box, sample in prefetched(samples, max_ahead=2 * batch_size):
         if should_stop is not None and should_stop():
             raise Cancelled()
         if sample is None:
@@ -105,7 +105,7 @@ def _frame_count(source: FrameSource, frames_read: int, last_index: int) -> int:
     return source.total_frames
 
 
-def finish_tracks(estimator: Estimator, store: TrackStore, chosen: list[int], geometry: Geometry,
+def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int], geometry: Geometry,
                   smoothing: OneEuroParams | None, refine: bool, video: bool
                   ) -> tuple[list[PersonTrack], list[int], list[dict]]:
     """The chosen tracks as result tracks (a landmark track never seen by the landmark model is left out);
@@ -154,7 +154,7 @@ def run_estimate(input_path: str | Path, checkpoint: str | Path | None, smpl: st
     torch_device = pick_device(device)
     if progress is not None:
         progress("load", 0, 1)
-    estimator = Estimator.load(checkpoint, smpl, torch_device, precision)
+    estimator = CropEstimator.load(checkpoint, smpl, torch_device, precision)
     measures = PersonMeasures(crops=estimator.network is not None, landmarks=estimator.network is None or refine)
     if bbox_xywh is not None:
         people: FixedBox | DetectedPeople = FixedBox(bbox_xywh)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .crop import crop_person
+from ..crop import crop_person
 
 NUM_LANDMARKS = 33
 LANDMARK_KEYS = ("landmarks_image", "landmarks_confidence", "landmarks_world")
@@ -24,7 +24,7 @@ class PersonMeasures:
         self.crops = crops
         self.landmark_model = None
         if landmarks:
-            from .keypoints.blazepose_landmarks import LandmarkModel
+            from ..keypoints.blazepose_landmarks import LandmarkModel
 
             self.landmark_model = LandmarkModel.load()
 

@@ -18,7 +18,7 @@ class _Failure:
         self.error = error
 
 
-def in_background(items: Iterable[T], max_ahead: int) -> Iterator[T]:
+def prefetched(items: Iterable[T], max_ahead: int) -> Iterator[T]:
     """Yield `items` as produced by a daemon thread, at most `max_ahead` ahead of the consumer.
 
     An exception in the producer is re-raised in the consumer. When the consumer stops early (break,

@@ -35,7 +35,7 @@ KEYPOINT_BACKEND = "blazepose-fit"
 
 
 @dataclass
-class Estimator:
+class CropEstimator:
     """The network (prepared for inference; None for the keypoint backend) and the body model on one device."""
 
     arch: str
@@ -46,7 +46,7 @@ class Estimator:
 
     @classmethod
     def load(cls, checkpoint: str | Path | None, smpl: str | Path | None, device: torch.device,
-             precision: str = "fp32") -> "Estimator":
+             precision: str = "fp32") -> "CropEstimator":
         """No checkpoint: the keypoint backend. No SMPL file: the bundled stand-in body."""
         if precision not in PRECISIONS:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")

@@ -49,8 +49,8 @@ class DetectedPeople:
     margin = DETECTION_MARGIN
 
     def __init__(self) -> None:
-        from .people.detector import PersonDetector
-        from .people.tracking import OnlineTracker
+        from .detector import PersonDetector
+        from .tracking import OnlineTracker
 
         self.detector = PersonDetector.load()
         self.tracker = OnlineTracker()
@@ -63,7 +63,7 @@ class DetectedPeople:
     def chosen_tracks(self, choice: str, frames_read: int) -> list[int]:
         """Track ids to keep: real people (not flickers or tiny far-away boxes; a clip shorter than the
         minimum track length keeps tracks as long as the clip), then `choice`."""
-        from .people.tracking import MIN_FRAMES, choose_tracks, keep_tracks
+        from .tracking import MIN_FRAMES, choose_tracks, keep_tracks
 
         summaries = self.tracker.finish()
         kept = keep_tracks(summaries, min_frames=min(MIN_FRAMES, frames_read))
