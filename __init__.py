@@ -6,7 +6,7 @@ defines the classes; `register` hands them to Blender.
 """
 import bpy
 
-from .addon import estimate_run, legend, panel, preferences, properties
+from .addon import active_run, legend, panel, preferences, properties
 from .addon.operators import cancel_estimate, estimate_body, import_result, setup_environment
 
 CLASSES = (*properties.CLASSES, *preferences.CLASSES, *import_result.CLASSES, *estimate_body.CLASSES,
@@ -18,12 +18,12 @@ def register() -> None:
         bpy.utils.register_class(cls)
     properties.register()
     legend.register()
-    bpy.app.handlers.load_pre.append(estimate_run.stop_before_load)
+    bpy.app.handlers.load_pre.append(active_run.stop_before_load)
 
 
 def unregister() -> None:
-    estimate_run.stop_before_load()
-    bpy.app.handlers.load_pre.remove(estimate_run.stop_before_load)
+    active_run.stop_before_load()
+    bpy.app.handlers.load_pre.remove(active_run.stop_before_load)
     legend.unregister()
     properties.unregister()
     for cls in reversed(CLASSES):

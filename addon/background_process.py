@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 CANCEL_GRACE_S = 1.0  # SIGTERM first; kill if the child is still there after this long
 _END = object()  # queued by the reader thread when the child closed its output
@@ -24,9 +24,11 @@ class BackgroundProcess:
     """One child process with stdout and stderr merged into text lines."""
 
     def __init__(self, command: Sequence[str], cwd: str | Path | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        """Start `command`; raises OSError when it cannot be started (no such interpreter, no permission)."""
+                 env: Mapping[str, str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        """Start `command`; raises OSError when it cannot be started (no such interpreter, no permission).
+        `clock` times the cancel's grace period (tests pass a fake one)."""
         self.command = [str(part) for part in command]
+        self._clock = clock
         self._process = subprocess.Popen(self.command, cwd=cwd, env=None if env is None else dict(env),
                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True, bufsize=1, errors="replace")
@@ -59,7 +61,7 @@ class BackgroundProcess:
 
     def all_lines(self) -> Iterator[str]:
         """Every output line until the child closes its output, waiting for each (the synchronous path)."""
-        while not self._output_closed and not self._output_abandoned():
+        while not self._output_closed and not (self._output_abandoned() and self._queue.empty()):
             try:
                 item = self._queue.get(timeout=0.1)
             except queue.Empty:
@@ -71,9 +73,9 @@ class BackgroundProcess:
                 yield item
 
     def _output_abandoned(self) -> bool:
-        """A cancelled child has exited but its output pipe stays open (a grandchild it started holds it):
-        stop waiting for the rest. Normally the pipe closes with the child and the reader ends at once."""
-        if self._kill_at is None or self._process.poll() is None:
+        """The child has exited but its output pipe stays open (a grandchild it started holds it): stop waiting
+        for the rest. Normally the pipe closes with the child and the reader ends at once."""
+        if self._process.poll() is None:
             return False
         self._reader.join(timeout=0.2)
         return self._reader.is_alive()
@@ -84,7 +86,7 @@ class BackgroundProcess:
         self._kill_if_overdue()
         if self._process.poll() is None:
             return False
-        return self._output_closed or self._output_abandoned()
+        return self._output_closed or (self._output_abandoned() and self._queue.empty())
 
     @property
     def returncode(self) -> int | None:
@@ -102,7 +104,12 @@ class BackgroundProcess:
         `lines()` / `finished` (polled by a timer) carry out the kill."""
         if self._process.poll() is None and self._kill_at is None:
             self._process.terminate()
-            self._kill_at = time.monotonic() + CANCEL_GRACE_S
+            self._kill_at = self._clock() + CANCEL_GRACE_S
+
+    def kill(self) -> None:
+        """Stop the child at once (SIGKILL): for a run that must end now, whatever the child is doing."""
+        if self._process.poll() is None:
+            self._process.kill()
 
     def cancel(self) -> int:
         """Stop the child and wait for it: at most about CANCEL_GRACE_S. Returns its exit status."""
@@ -110,7 +117,7 @@ class BackgroundProcess:
         return self.wait()
 
     def _kill_if_overdue(self) -> None:
-        if self._kill_at is not None and time.monotonic() >= self._kill_at and self._process.poll() is None:
+        if self._kill_at is not None and self._clock() >= self._kill_at and self._process.poll() is None:
             self._process.kill()
 
 

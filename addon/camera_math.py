@@ -31,11 +31,6 @@ def camera_settings(focal_length_px: float, image_width: int, image_height: int)
                           resolution_x=int(image_width), resolution_y=int(image_height))
 
 
-def pixel_focal_length(settings: CameraSettings) -> float:
-    """The focal length in pixels a Blender camera with these settings renders with (HORIZONTAL fit)."""
-    return settings.lens_mm * settings.resolution_x / settings.sensor_width_mm
-
-
 def footage_plane_size(depth_m: float, focal_length_px: float, image_width: int,
                        image_height: int) -> tuple[float, float]:
     """Width and height (metres) of a plane `depth_m` in front of the camera that exactly fills its view."""

@@ -1,10 +1,16 @@
-"""One Estimate Body run, as steps a timer can take without ever blocking Blender for long.
+"""One Estimate Body run as a plain state machine: steps a timer can take without ever blocking Blender long.
 
-Stages: find an interpreter with torch (when none is chosen) -> the inference worker writes the result ->
-the overlay frames are written (in a thread) -> the scene is built (on the main thread, all or nothing).
-Everything the run writes goes into its own run folder (the result file, the overlay frames); a failed or
-cancelled run removes that folder and never touches the scene. `step()` is what the modal operator's timer
-calls; `run_to_end()` is the same run for scripts and background Blender, where timers never fire.
+    find -> estimate -> overlays -> build -> done       (any step may end in failed; cancel ends in cancelled)
+
+find: an interpreter with torch (when none is chosen); estimate: the inference worker writes the result;
+overlays: the part-map frames are written (in a thread); build: the scene is built by the `build` callable the
+operator hands in (on the main thread, all or nothing). Everything the run writes goes into its own run folder;
+a failed or cancelled run removes that folder, and the scene is never touched before `build`.
+
+No bpy here, so the transitions are tested with a fake clock and a real worker process
+(tests/test_estimate_run.py). The modal operator calls `step()` from its timer and `cancel()` on ESC;
+`run_to_end()` is the same run for scripts and background Blender, where timers never fire; `stop_now()` is
+for Blender loading another file or quitting.
 """
 from __future__ import annotations
 
@@ -14,22 +20,21 @@ import time
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
-
-import bpy
+from typing import Any, Callable, Iterator
 
 from ..contract.errors import UserError
 from ..contract.result_file import read_result
-from .background_process import BackgroundLoop
+from .background_process import CANCEL_GRACE_S, BackgroundLoop
 from .interpreter import InterpreterSearch, not_found_message
 from .overlay_frames import OverlayRequest, OverlaySequence, overlay_sequences, write_overlays
-from .scene_build import BuildOptions, BuildReport, import_result_file
 from .worker import EstimateJob, Worker, WorkerError, start_worker
 
 RESULT_NAME = "result.npz"
 # Share of the progress bar per stage: finding the interpreter, estimating, overlays, building.
 STAGE_SPANS = {"find": (0.0, 0.05), "estimate": (0.05, 0.8), "overlays": (0.8, 0.95), "build": (0.95, 1.0)}
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
+Build = Callable[[Path, tuple[OverlaySequence, ...]], Any]
+"""build(result file, overlay sequences) -> a report with `warnings`: makes the scene; raises UserError."""
 
 
 @dataclass(frozen=True)
@@ -40,15 +45,12 @@ class RunPlan:
     job: EstimateJob
     python: str | None  # the interpreter to use; None: search `candidates`
     candidates: tuple[str, ...]
-    smpl: str | None  # None: only stand-in results can be built (what the worker makes without SMPL)
     run_folder: Path
-    name: str  # the scene collection
-    build: BuildOptions
     overlays: OverlayRequest | None = None
 
 
 class EstimateRun:
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(self, plan: RunPlan, build: Build, clock: Callable[[], float] = time.monotonic) -> None:
         self.plan = plan
         self.result_path = plan.run_folder / RESULT_NAME
         plan.run_folder.mkdir(parents=True, exist_ok=False)
@@ -58,7 +60,9 @@ class EstimateRun:
         self.error: str | None = None
         self.details = ""
         self.warnings: list[str] = []
-        self.report: BuildReport | None = None
+        self.report: Any = None
+        self._build = build
+        self._clock = clock
         self._cancel_requested = False
         self._search = InterpreterSearch(list(plan.candidates)) if plan.python is None else None
         self._worker: Worker | None = None
@@ -69,12 +73,16 @@ class EstimateRun:
     def over(self) -> bool:
         return self.state in (DONE, FAILED, CANCELLED)
 
+    @property
+    def worker(self) -> Worker | None:
+        return self._worker
+
     def _advance(self, stage: str, fraction: float, text: str) -> None:
         low, high = STAGE_SPANS[stage]
         self.progress = low + (high - low) * min(max(fraction, 0.0), 1.0)
         self.stage_text = text
 
-    def step(self, context: bpy.types.Context) -> bool:
+    def step(self) -> bool:
         """Do a little work; True once the run is over (see `state`, `error`, `report`)."""
         if self.over:
             return True
@@ -82,7 +90,7 @@ class EstimateRun:
             if self._cancel_requested:
                 self._step_cancel()
             else:
-                getattr(self, f"_step_{self.state}")(context)
+                getattr(self, f"_step_{self.state}")()
         except (UserError, WorkerError) as error:
             self._fail(str(error), getattr(error, "details", ""))
         except Exception as error:  # a bug: say so, keep the traceback for the console and bug reports
@@ -90,15 +98,17 @@ class EstimateRun:
             self._fail(f"Internal error in the add-on: {error!r}", traceback.format_exc())
         return self.over
 
-    def run_to_end(self, context: bpy.types.Context, poll_s: float = 0.05) -> None:
-        while not self.step(context):
+    def run_to_end(self, poll_s: float = 0.05) -> None:
+        while not self.step():
             time.sleep(poll_s)
 
     def cancel(self) -> None:
         """Ask the run to stop; the next `step` stops the worker or the overlay thread and cleans up."""
-        self._cancel_requested = True
+        if not self.over:
+            self._cancel_requested = True
+            self.stage_text = "Cancelling"
 
-    def _step_find(self, context) -> None:
+    def _step_find(self) -> None:
         self._advance("find", 0.0, "Finding the inference Python")
         if not self._search.step():
             return
@@ -107,10 +117,10 @@ class EstimateRun:
         self.python = self._search.found
         self.state = "estimate"
 
-    def _step_estimate(self, context) -> None:
+    def _step_estimate(self) -> None:
         if self._worker is None:
             job = replace(self.plan.job, output=str(self.result_path))
-            self._worker = start_worker(self.python, job)
+            self._worker = start_worker(self.python, job, self._clock)
             self._advance("estimate", 0.0, "Starting the estimator")
         for event in self._worker.poll():
             if event["event"] == "progress" and event.get("total"):
@@ -127,7 +137,7 @@ class EstimateRun:
         yield from write_overlays(result, self.plan.overlays, self.plan.run_folder)
         self._overlay_sequences = tuple(overlay_sequences(result, self.plan.overlays, self.plan.run_folder))
 
-    def _step_overlays(self, context) -> None:
+    def _step_overlays(self) -> None:
         if self._overlays is None:
             self._overlays = BackgroundLoop(self._overlay_frames())
             self._advance("overlays", 0.0, "Overlays")
@@ -142,10 +152,9 @@ class EstimateRun:
             raise self._overlays.error
         self.state = "build"
 
-    def _step_build(self, context) -> None:
+    def _step_build(self) -> None:
         self._advance("build", 0.0, "Building the scene")
-        options = replace(self.plan.build, overlays=self._overlay_sequences)
-        self.report = import_result_file(context, self.result_path, self.plan.smpl, options, name=self.plan.name)
+        self.report = self._build(self.result_path, self._overlay_sequences)
         self.warnings += self.report.warnings
         self._advance("build", 1.0, "Done")
         self.state = DONE
@@ -182,28 +191,15 @@ class EstimateRun:
             self.plan.run_folder.parent.rmdir()
 
     def stop_now(self) -> None:
-        """Cancel and wait for it (at most about two seconds): when Blender loads another file or quits."""
+        """Cancel and wait for it, at most about CANCEL_GRACE_S plus a second of real time whatever the run's
+        clock says (Blender is loading another file or quitting); a worker still there then is killed."""
         self.cancel()
-        while not self.over:
-            self._step_cancel()
+        deadline = time.monotonic() + CANCEL_GRACE_S + 1.0
+        while not self.step():
+            if time.monotonic() > deadline:
+                if self._worker is not None:
+                    self._worker.process.kill()
+                if time.monotonic() > deadline + 1.0:  # something will not stop: give up waiting for it
+                    self._clean_up()
+                    self.state, self.stage_text = CANCELLED, "Cancelled"
             time.sleep(0.02)
-
-
-_ACTIVE: list[EstimateRun] = []  # the run the panel shows; at most one at a time
-
-
-def active_run() -> EstimateRun | None:
-    return _ACTIVE[0] if _ACTIVE else None
-
-
-def set_active_run(run: EstimateRun | None) -> None:
-    _ACTIVE[:] = [run] if run is not None else []
-
-
-@bpy.app.handlers.persistent
-def stop_before_load(*_args) -> None:
-    """Another .blend is about to replace the scene: stop the run first (its worker would outlive it)."""
-    run = active_run()
-    if run is not None:
-        run.stop_now()
-        set_active_run(None)

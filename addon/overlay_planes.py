@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from .footage import camera_plane, node_material, set_image_user
+from .camera_planes import camera_plane, node_material, set_image_user
 from .overlay_frames import OverlaySequence
 
 OVERLAY_PROPERTY = "pare_overlay"  # object custom property: the overlay kind of a plane

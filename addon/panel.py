@@ -13,7 +13,9 @@ from typing import Callable
 import bpy
 
 from ..contract.errors import UserError
+from ..contract.options import ADVANCED
 from .legend import part_icon
+from .option_properties import panel_options
 from .operators.cancel_estimate import PAREBODY_OT_cancel_estimate
 from .operators.estimate_body import PAREBODY_OT_estimate_body
 from .operators.import_result import PAREBODY_OT_import_result
@@ -124,17 +126,8 @@ class PAREBODY_PT_advanced(BodyPanel, bpy.types.Panel):
         settings = context.scene.pare_body
         layout.enabled = not context.window_manager.pare_body_job.running
         layout.prop(settings, "body_model")
-        layout.prop(settings, "detect")
-        layout.prop(settings, "bbox")
-        layout.prop(settings, "focal_length")
-        layout.prop(settings, "precision")
-        layout.prop(settings, "batch_size")
-        layout.prop(settings, "custom_smoothing")
-        if settings.custom_smoothing:
-            layout.prop(settings, "smooth_min_cutoff")
-            layout.prop(settings, "smooth_beta")
-        layout.prop(settings, "frame_start")
-        layout.prop(settings, "pose_correctives")
+        for option in panel_options(ADVANCED):
+            layout.prop(settings, option.name)
 
 
 class PAREBODY_PT_overlays(BodyPanel, bpy.types.Panel):

@@ -10,12 +10,14 @@ import os
 from pathlib import Path
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import StringProperty
 
 from ..contract.errors import UserError
 from ..contract.licensed_files import GET_SMPL
+from ..contract.options import OPTIONS
 from ..contract.worker_protocol import CHECKPOINT_ENV, SMPL_ENV
 from .interpreter import VENV_FOLDER, candidate_interpreters
+from .option_properties import blender_property
 
 ADDON_PACKAGE = __package__.rpartition(".")[0]  # the extension's package: bl_ext.<repository>.<id>
 BODY_MODELS = (("NEUTRAL", "Neutral", "SMPL's gender-neutral body, the one PARE estimates shape for"),
@@ -47,9 +49,7 @@ class PAREBODY_AP_preferences(bpy.types.AddonPreferences):
                                        "requirements. Empty: found automatically")
     detected_python: StringProperty(name="Found Python", options={"HIDDEN"},
                                     description="The interpreter the last automatic search found")
-    device: EnumProperty(name="Device", default="auto",
-                         items=(("auto", "Automatic", "The GPU when torch sees one, else the CPU"),
-                                ("cpu", "CPU", "Always the CPU"), ("cuda", "GPU (CUDA)", "An NVIDIA GPU")))
+    device: blender_property(OPTIONS["device"])
 
     def draw(self, context):
         layout = self.layout

@@ -16,7 +16,7 @@ import bpy
 from mathutils import Vector
 
 from .body_mesh import PART_COLOR_LAYER
-from .footage import node_material, with_empty_nodes
+from .camera_planes import node_material, with_empty_nodes
 
 PREVIEW_SAMPLES = 16
 PREVIEW_MAX_SIDE = 960  # pixels on the long side

@@ -1,10 +1,12 @@
 """What the panel edits: the estimate's settings (saved with the scene) and the running job's state (not
-saved: it lives on the window manager and describes this Blender session only)."""
+saved: it lives on the window manager and describes this Blender session only). The estimate and scene
+options themselves are derived from contract.options (addon/option_properties.py)."""
 from __future__ import annotations
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
+from .option_properties import panel_annotations
 from .overlay_frames import ATTENTION, SEGMENTATION
 from .overlay_planes import set_overlay_visibility
 from .preferences import BODY_MODELS
@@ -24,7 +26,8 @@ def _show_overlay(kind: str):
 
 
 class PAREBODY_PG_settings(bpy.types.PropertyGroup):
-    """scene.pare_body: one estimate's inputs and options."""
+    """scene.pare_body: one estimate's inputs and options. Besides the fields below, every option that
+    contract.options marks for the panel is a property here (added from the declarations before registering)."""
 
     input_path: StringProperty(name="Input", subtype="FILE_PATH",
                                description="A photo, a video, or a folder of images (open the folder in the "
@@ -33,17 +36,11 @@ class PAREBODY_PG_settings(bpy.types.PropertyGroup):
                                   description="Estimate only some of the source frames")
     first_frame: IntProperty(name="First", default=0, min=0, description="First source frame (from 0)")
     last_frame: IntProperty(name="Last", default=100, min=0, description="Last source frame, included")
-    stride: IntProperty(name="Stride", default=1, min=1, max=1000, description="Use every N-th frame")
     person_choice: EnumProperty(name="People", default="all", items=(
         ("all", "All", "Everyone the detector and tracker follow"),
         ("most-visible", "Most Visible", "Only the person seen in the most frames"),
         ("ids", "Track IDs", "Only the tracks listed (0 is the first person found)")))
     person_ids: StringProperty(name="IDs", default="0", description="Track ids, comma separated: 0,2")
-    smooth: BoolProperty(name="Smooth Motion", default=True,
-                         description="Smooth videos over time (one-euro filter); off: the raw per-frame estimate")
-    refine: BoolProperty(name="Refine with Landmarks", default=False,
-                         description="With a PARE checkpoint: fit PARE's bodies to BlazePose landmarks detected in "
-                                     "the footage, so the joints land closer on the people (slower)")
     overlay_attention: BoolProperty(name="Part Attention", default=False,
                                     description="Make image planes of PARE's part attention")
     attention_part: EnumProperty(name="Part", items=PART_ITEMS, default=ALL_PARTS)
@@ -54,32 +51,6 @@ class PAREBODY_PG_settings(bpy.types.PropertyGroup):
     show_segmentation: BoolProperty(name="Segmentation", default=True, update=_show_overlay(SEGMENTATION),
                                     description="Show the part segmentation planes")
     body_model: EnumProperty(name="Body Model", items=BODY_MODELS, default="NEUTRAL")
-    detect: BoolProperty(name="Detect People", default=True,
-                         description="Find people with the bundled detector; off: the whole frame is one "
-                                     "person, centred")
-    bbox: StringProperty(name="Box", default="",
-                         description="One person's box X,Y,W,H in pixels, used in every frame (empty: detect)")
-    precision: EnumProperty(name="Precision", default="fp32", items=(
-        ("fp32", "Float32", "Reproduces the official outputs"),
-        ("bf16", "BFloat16", "Faster on recent CPUs, poses within about a degree"),
-        ("fp16", "Float16", "For GPUs")))
-    batch_size: IntProperty(name="Batch Size", default=8, min=1, max=256)
-    focal_length: FloatProperty(name="Focal Length (px)", default=0.0, min=0.0,
-                                description="The camera's focal length in pixels; 0: the image diagonal")
-    custom_smoothing: BoolProperty(name="Custom Smoothing", default=False)
-    smooth_min_cutoff: FloatProperty(name="Min Cutoff", default=0.004, min=0.0, precision=4,
-                                     description="Lower: smoother, more lag")
-    smooth_beta: FloatProperty(name="Beta", default=1.0, min=0.0, description="Higher: less lag on fast motion")
-    frame_start: IntProperty(name="Start Frame", default=1, description="Scene frame of the first source frame")
-    pose_correctives: BoolProperty(name="Pose Correctives", default=True,
-                                   description="Key SMPL's 207 pose-corrective shape keys per frame")
-
-    def frame_range(self) -> str | None:
-        """The CLI's --frame-range (END exclusive), or None for every frame."""
-        return f"{self.first_frame}:{self.last_frame + 1}" if self.use_frame_range else None
-
-    def person(self) -> str:
-        return self.person_ids.replace(" ", "") if self.person_choice == "ids" else self.person_choice
 
     def overlay_kinds(self) -> tuple[str, ...]:
         return tuple(kind for kind, wanted in ((ATTENTION, self.overlay_attention),
@@ -87,6 +58,9 @@ class PAREBODY_PG_settings(bpy.types.PropertyGroup):
 
     def attention_part_index(self) -> int | None:
         return None if self.attention_part == ALL_PARTS else JOINT_NAMES.index(self.attention_part)
+
+
+PAREBODY_PG_settings.__annotations__.update(panel_annotations())
 
 
 class PAREBODY_PG_job(bpy.types.PropertyGroup):

@@ -18,6 +18,7 @@ import numpy as np
 from ..contract.errors import UserError
 from ..contract.result_file import PersonTrack, Result, ResultMeta, read_result
 from ..contract.licensed_files import GET_SMPL
+from ..contract.options import OPTIONS
 from ..contract.smpl_file import STANDIN_NAME, SMPLModelData, read_body_model, read_smpl_model
 from .armature_build import build_armature
 from .body_mesh import build_body_mesh, has_pose_correctives
@@ -38,8 +39,8 @@ BODY_PROPERTY, MODEL_PROPERTY = "pare_body_model", "pare_estimator"
 
 @dataclass(frozen=True)
 class BuildOptions:
-    frame_start: int = 1  # scene frame of source frame 0
-    pose_correctives: bool = True  # the 207 pose-corrective shape keys, keyed per frame
+    frame_start: int = OPTIONS["frame_start"].default  # scene frame of source frame 0
+    pose_correctives: bool = OPTIONS["pose_correctives"].default  # the 207 pose-corrective shape keys, per frame
     overlays: tuple[OverlaySequence, ...] = ()  # part-map frames already on disk, shown on planes
 
 

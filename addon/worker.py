@@ -9,14 +9,15 @@ No bpy here: this module is plain Python.
 """
 from __future__ import annotations
 
-import json
 import os
+import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
-from ..contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR
+from ..contract.options import command_line
+from ..contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, ProtocolError, parse_event
 from .background_process import BackgroundProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds inference/ (the repository or the extension)
@@ -25,25 +26,12 @@ LOG_TAIL_LINES = 20
 
 @dataclass(frozen=True)
 class EstimateJob:
-    """What the worker is asked to do; paths as the user gave them. None leaves the CLI's default."""
+    """What the worker is asked to do: the footage, the result file to write, and the estimate options
+    (`contract.options.ESTIMATE_OPTIONS` values by name; missing ones take the command's defaults)."""
 
     input: str
     output: str
-    checkpoint: str | None = None  # None: the bundled keypoint backend estimates the bodies
-    smpl: str | None = None  # None: the bundled stand-in body
-    device: str = "auto"
-    bbox: str | None = None  # "X,Y,W,H" pixels: one person's box in every frame
-    detect: bool = True  # without bbox: find people (False: the whole frame is one centred person)
-    person: str = "all"  # all, most-visible, or ids "0,2"
-    frame_range: str | None = None  # "START:END", END exclusive
-    stride: int = 1
-    smooth: bool = True
-    smooth_min_cutoff: float | None = None
-    smooth_beta: float | None = None
-    precision: str = "fp32"
-    batch_size: int | None = None
-    focal_length: float | None = None
-    refine: bool = False  # with a checkpoint: fit PARE's estimate to the detected landmarks
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 class WorkerError(Exception):
@@ -55,17 +43,9 @@ class WorkerError(Exception):
 
 
 def worker_command(python: str, job: EstimateJob) -> list[str]:
-    command = [python, "-m", "inference", "estimate", "--input", job.input, "--output", job.output,
-               "--device", job.device, "--person", job.person, "--stride", str(job.stride),
-               "--precision", job.precision, "--progress", "json"]
-    valued = {"--checkpoint": job.checkpoint, "--smpl": job.smpl, "--bbox": job.bbox,
-              "--frame-range": job.frame_range, "--smooth-min-cutoff": job.smooth_min_cutoff,
-              "--smooth-beta": job.smooth_beta, "--batch-size": job.batch_size, "--focal-length": job.focal_length}
-    for flag, value in valued.items():
-        if value is not None and value != "":
-            command += [flag, str(value)]
-    flags = {"--no-detect": not job.detect, "--no-smooth": not job.smooth, "--refine": job.refine}
-    return command + [flag for flag, wanted in flags.items() if wanted]
+    """`python -m inference estimate` with the job's options, in the command's own words (contract.options)."""
+    return [python, "-m", "inference", "estimate", "--input", job.input, "--output", job.output,
+            *command_line(job.options), "--progress", "json"]
 
 
 def worker_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -79,37 +59,31 @@ def worker_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def start_child(command: list[str]) -> BackgroundProcess:
+def start_child(command: list[str], clock: Callable[[], float] = time.monotonic) -> BackgroundProcess:
     """Start an interpreter command in the extension's folder; WorkerError when it cannot start at all."""
     try:
-        return BackgroundProcess(command, cwd=PACKAGE_ROOT, env=worker_environment())
+        return BackgroundProcess(command, cwd=PACKAGE_ROOT, env=worker_environment(), clock=clock)
     except OSError as error:
         raise WorkerError(f"Cannot start the inference interpreter {command[0]} ({error.strerror}): choose "
                           f"a Python with torch in the add-on's preferences.") from None
 
 
-def parse_event(line: str) -> dict | None:
-    """One stdout line -> its event, or None for log text."""
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) and "event" in event else None
-
-
 class Worker:
     """A running `inference estimate`: poll its events, then ask for the outcome."""
 
-    def __init__(self, python: str, job: EstimateJob) -> None:
+    def __init__(self, python: str, job: EstimateJob, clock: Callable[[], float] = time.monotonic) -> None:
         self.python = python
-        self.process = start_child(worker_command(python, job))
+        self.process = start_child(worker_command(python, job), clock)
         self.log: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self.error_event: dict | None = None
 
     def _events(self, lines) -> list[dict]:
         events = []
         for line in lines:
-            event = parse_event(line)
+            try:
+                event = parse_event(line)
+            except ProtocolError as error:
+                raise WorkerError(str(error), "\n".join(self.log)) from None
             if event is None:
                 self.log.append(line)
                 continue
@@ -157,9 +131,9 @@ def worker_failure(python: str, code: int, error_event: dict | None, details: st
                        error_event.get("traceback", details) if error_event else details)
 
 
-def start_worker(python: str, job: EstimateJob) -> Worker:
+def start_worker(python: str, job: EstimateJob, clock: Callable[[], float] = time.monotonic) -> Worker:
     """Start the worker; poll it with `Worker.poll` from a timer."""
-    return Worker(python, job)
+    return Worker(python, job, clock)
 
 
 def run_worker(python: str, job: EstimateJob, on_event: Callable[[dict], None]) -> None:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from inference.estimate_job import run_estimate  # noqa: E402
-from inference.frames import FrameRange, open_frames  # noqa: E402
+from inference.frames import open_frames  # noqa: E402
 from inference.people.detector import PersonDetector  # noqa: E402
 
 
@@ -37,9 +37,9 @@ def main() -> None:
     people = sum(len(detector.detect(image)) for _, image in source)
     floor = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as folder:
-        run_estimate(args.input, None, None, Path(folder) / "warm.npz", frame_range=FrameRange(0, 1))
+        run_estimate(args.input, Path(folder) / "warm.npz", {"frame_range": "0:1"})
         start = time.perf_counter()
-        meta = run_estimate(args.input, None, None, Path(folder) / "result.npz")
+        meta = run_estimate(args.input, Path(folder) / "result.npz")
         full = time.perf_counter() - start
     frames = source.frame_count
     print(f"keypoint backend on {Path(args.input).name}: {frames} frames, {people / frames:.2f} detections/frame, "

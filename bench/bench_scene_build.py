@@ -30,18 +30,13 @@ import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from addon.batch import import_from_package  # noqa: E402
+sys.path.insert(0, str(ROOT / "addon"))
+from batch import load_extension_package  # noqa: E402
 
-scene_build = import_from_package("addon.scene_build")
-armature_build = import_from_package("addon.armature_build")
-body_mesh = import_from_package("addon.body_mesh")
-keyframes = import_from_package("addon.keyframes")
-rig_animation = import_from_package("addon.rig_animation")
-rig_math = import_from_package("addon.rig_math")
-smpl_rest = import_from_package("addon.smpl_rest")
-result_file = import_from_package("contract.result_file")
-smpl_file = import_from_package("contract.smpl_file")
+load_extension_package()
+from pare_body_estimator.addon import (armature_build, body_mesh, keyframes, rig_animation, rig_math,  # noqa: E402
+                                       scene_build, smpl_rest)
+from pare_body_estimator.contract import result_file, skeleton, smpl_file  # noqa: E402
 
 
 def random_result(frames: int) -> "result_file.Result":

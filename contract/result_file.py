@@ -75,10 +75,6 @@ class PersonTrack:
     part_attention: np.ndarray | None = None
     part_segmentation: np.ndarray | None = None
 
-    @property
-    def num_frames(self) -> int:
-        return len(self.frame)
-
 
 @dataclass
 class ResultMeta:

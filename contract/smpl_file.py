@@ -19,7 +19,6 @@ from .safe_pickle import StandIn, load_pickle
 from .skeleton import NUM_FACES, NUM_JOINTS, NUM_POSE_BASIS, NUM_VERTICES
 
 NUM_KEYPOINT_VERTICES = 21  # smplx's vertex-picked keypoints (nose, eyes, ears, toes, heels, fingertips)
-NUM_EXTRA_JOINTS = 9
 
 
 # File names looked for when the user points at a folder, in order of preference.
@@ -211,16 +210,3 @@ def read_body_model(path: str | Path | None) -> SMPLModelData:
                             f"from this installation. {GET_SMPL}")
         return read_smpl_model(STANDIN_BODY_PATH)
     return read_smpl_model(path)
-
-
-def read_extra_regressor(path: str | Path) -> np.ndarray:
-    """The 9 x 6890 `J_regressor_extra.npy` (PARE / SPIN extra joints) as float32; plain `.npy` only."""
-    path = Path(path).expanduser()
-    try:
-        regressor = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise UserError(f"The joint regressor {path} could not be read as a .npy array ({exc}).") from None
-    if regressor.shape != (NUM_EXTRA_JOINTS, NUM_VERTICES):
-        raise UserError(f"The joint regressor {path} has shape {regressor.shape}, expected "
-                        f"{NUM_EXTRA_JOINTS}x{NUM_VERTICES} (J_regressor_extra.npy).")
-    return regressor.astype(np.float32)

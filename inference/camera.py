@@ -3,10 +3,11 @@
 PARE predicts a weak-perspective camera (s, tx, ty) per crop: a body point X (metres, camera axes x right,
 y down, z forward) lands at normalised crop position s * (X_xy + t_xy), where -1..1 spans the crop; in image
 pixels that is box_centre + b/2 * s * (X_xy + t_xy) for a square box of side b. The functions here re-express
-that camera for the full image, either as PARE's demo does (weak perspective, for overlays) or as a pinhole
-camera with a real focal length (what a 3D scene needs). Boxes are (cx, cy, w, h) pixels; the conversions use
-w as the box side, as the official demo does, which is exact only for square boxes (see `crop.square_box`).
-All functions take and return float64 numpy arrays.
+that camera for the full image as a pinhole camera with a real focal length (what a 3D scene needs), and back.
+(The official demo's own weak-perspective conventions, which the product does not use, are test references
+in tests/official_camera.py.) Boxes are (cx, cy, w, h) pixels; the conversions use w as the box side, as the
+official demo does, which is exact only for square boxes (see `crop.square_box`). All functions take and
+return float64 numpy arrays.
 """
 
 from __future__ import annotations
@@ -27,38 +28,6 @@ def _unpack(crop_cam: np.ndarray, bbox_cxcywh: np.ndarray) -> tuple[np.ndarray, 
 def _depth_from_scale(scale: np.ndarray, side_px: np.ndarray | float, focal_px: float) -> np.ndarray:
     """Depth at which a pinhole camera of `focal_px` shows the crop camera's scale: 2 f / (side * s)."""
     return 2.0 * focal_px / (side_px * scale + _DEPTH_EPS)
-
-
-def crop_cam_to_orig_cam(crop_cam: np.ndarray, bbox_cxcywh: np.ndarray, img_w: int, img_h: int) -> np.ndarray:
-    """(N, 3) crop cameras (s, tx, ty) + (N, 4) boxes -> (N, 4) full-image weak-perspective (sx, sy, tx, ty).
-
-    In the full image normalised to -1..1 per axis: x_norm = sx * (X + tx), y_norm = sy * (Y + ty). This is the
-    official demo's rendering camera: sx = s*b/W, sy = s*b/H, tx' = (cx - W/2) / (W/2) / sx + tx, same for y.
-    """
-    s, tx, ty, cx, cy, side = _unpack(crop_cam, bbox_cxcywh)
-    sx, sy = s * side / img_w, s * side / img_h
-    return np.stack([sx, sy,
-                     (cx - img_w / 2.0) / (img_w / 2.0) / sx + tx,
-                     (cy - img_h / 2.0) / (img_h / 2.0) / sy + ty], axis=-1)
-
-
-def crop_cam_to_crop_translation(crop_cam: np.ndarray, focal: float = 5000.0, crop_res: int = 224) -> np.ndarray:
-    """(N, 3) crop cameras -> (N, 3) translation (tx, ty, 2 f / (crop_res * s)) of PARE's own crop camera.
-
-    This is PARE's `pred_cam_t`: a long lens (5000 px on a 224 px crop) that approximates the weak perspective.
-    """
-    cam = np.asarray(crop_cam, dtype=np.float64)
-    return np.stack([cam[:, 1], cam[:, 2], _depth_from_scale(cam[:, 0], crop_res, focal)], axis=-1)
-
-
-def crop_keypoints_to_image(kp_norm: np.ndarray, bbox_cxcywh: np.ndarray) -> np.ndarray:
-    """(N, K, 2) keypoints in normalised crop coordinates (-1..1) -> (N, K, 2) image pixels.
-
-    pixel = centre + k * b / 2 per axis, with b = the box width for both axes (as the official demo).
-    """
-    box = np.asarray(bbox_cxcywh, dtype=np.float64)
-    centre, half_side = box[:, None, :2], box[:, None, 2:3] / 2.0
-    return centre + np.asarray(kp_norm, dtype=np.float64) * half_side
 
 
 def default_focal_length(img_w: int, img_h: int) -> float:

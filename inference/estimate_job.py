@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from .finalize import Geometry, RawTrack, landmark_track, pare_track, trim_after
 from .frames import FrameRange, FrameSource, open_frames
 from .people.boxes import DetectedPeople, FixedBox, centred_box
 from .people.measures import PersonMeasures
+from contract.options import checked_values
 from contract.result_file import MAP_ARRAYS, PersonTrack, write_result
 from .smoothing import OneEuroParams
 from .track_store import TrackStore
@@ -125,40 +126,40 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     return tracks, ids, figures
 
 
-def run_estimate(input_path: str | Path, checkpoint: str | Path | None, smpl: str | Path | None,
-                 output: str | Path, *, bbox_xywh: np.ndarray | None = None, detect: bool = True,
-                 person: str = "all", refine: bool = False, device: str = "auto", batch_size: int = 8,
-                 precision: str = "fp32", focal_length: float | None = None,
-                 frame_range: FrameRange = FrameRange(), smoothing: OneEuroParams | None = OneEuroParams(),
+def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[str, Any] | None = None, *,
                  progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
     """The whole job; returns the meta written. Raises UserError for anything the user can fix.
 
-    No checkpoint: the keypoint backend (BlazePose landmarks fitted by the body model). No SMPL file: the
-    bundled stand-in body. People: `bbox_xywh` fixes one box for every frame; otherwise the bundled detector
-    and tracker find them (`detect=False`: the whole frame as one centred person). `person` picks tracks:
-    "all", "most-visible" or ids "0,2". `refine` fits PARE's estimate to the landmarks.
+    `options`: values of `contract.options.ESTIMATE_OPTIONS` by name; the rest take their defaults. No
+    checkpoint: the keypoint backend (BlazePose landmarks fitted by the body model). No SMPL file: the bundled
+    stand-in body. People: `bbox` fixes one box for every frame; otherwise the bundled detector and tracker find
+    them (`detect` False: the whole frame as one centred person). `person` picks tracks: "all", "most-visible"
+    or ids "0,2". `refine` fits PARE's estimate to the landmarks.
     """
-    if batch_size < 1:
-        raise UserError(f"--batch-size must be 1 or more, got {batch_size}")
+    chosen_options = checked_values(options or {})
+    checkpoint, smpl, refine = chosen_options["checkpoint"], chosen_options["smpl"], chosen_options["refine"]
     output = Path(output)
     if output.suffix.lower() != ".npz":
         raise UserError(f"--output must end in .npz (the result file format), got {output.name}")
     if not output.parent.is_dir():
         raise UserError(f"The output folder {output.parent} does not exist")
-    if focal_length is not None and focal_length <= 0:
-        raise UserError(f"--focal-length must be positive, got {focal_length}")
     if refine and checkpoint is None:
         raise UserError("--refine refines PARE's estimate and needs --checkpoint; without a checkpoint the "
                         "landmark fit is the estimate already")
+    frame_range = FrameRange.parse(chosen_options["frame_range"], chosen_options["stride"])
+    smoothing = OneEuroParams(chosen_options["smooth_min_cutoff"], chosen_options["smooth_beta"]) \
+        if chosen_options["smooth"] else None
+    bbox, focal_length = chosen_options["bbox"], chosen_options["focal_length"]
+    batch_size, precision = chosen_options["batch_size"], chosen_options["precision"]
     source = open_frames(input_path, frame_range)
-    torch_device = pick_device(device)
+    torch_device = pick_device(chosen_options["device"])
     if progress is not None:
         progress("load", 0, 1)
     estimator = CropEstimator.load(checkpoint, smpl, torch_device, precision)
     measures = PersonMeasures(crops=estimator.network is not None, landmarks=estimator.network is None or refine)
-    if bbox_xywh is not None:
-        people: FixedBox | DetectedPeople = FixedBox(bbox_xywh)
-    elif detect:
+    if bbox is not None:
+        people: FixedBox | DetectedPeople = FixedBox(np.array(bbox.split(","), dtype=np.float64))
+    elif chosen_options["detect"]:
         people = DetectedPeople()
     else:
         people = FixedBox(centred_box(source.width, source.height))
@@ -173,7 +174,7 @@ def run_estimate(input_path: str | Path, checkpoint: str | Path | None, smpl: st
                                                   progress, should_stop)
         if frames_read == 0:
             raise UserError(f"No frame could be read from {source.path}")
-        chosen = [t for t in people.chosen_tracks(person, frames_read) if t in store.track_ids()]
+        chosen = [t for t in people.chosen_tracks(chosen_options["person"], frames_read) if t in store.track_ids()]
         if progress is not None:
             progress("fit" if estimator.network is None or refine else "finish", 0, 1)
         tracks, ids, refinement = finish_tracks(estimator, store, chosen, geometry, smoothing, refine, video)

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from contract.errors import UserError
+from contract.options import OPTIONS, check_frame_range, check_value
 from .image_io import IMAGE_SUFFIXES, read_image_rgb
 
 log = logging.getLogger(__name__)
@@ -36,19 +37,14 @@ class FrameRange:
 
     @staticmethod
     def parse(text: str | None, stride: int = 1) -> "FrameRange":
-        """`"10:200"`, `"10:"`, `":50"` or None; the end is exclusive, like a Python slice."""
-        if stride < 1:
-            raise UserError(f"--stride must be 1 or more, got {stride}")
+        """`"10:200"`, `"10:"`, `":50"` or None (checked as `contract.options` checks --frame-range); the end
+        is exclusive, like a Python slice."""
+        check_value(OPTIONS["stride"], stride)
         if not text:
             return FrameRange(0, None, stride)
-        match = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", text)
-        if not match:
-            raise UserError(f"--frame-range must look like START:END (e.g. 0:120), got {text!r}")
-        start = int(match.group(1) or 0)
-        stop = int(match.group(2)) if match.group(2) else None
-        if stop is not None and stop <= start:
-            raise UserError(f"--frame-range {text!r} is empty: END must be greater than START")
-        return FrameRange(start, stop, stride)
+        check_frame_range(text)
+        start, _, stop = text.replace(" ", "").partition(":")
+        return FrameRange(int(start or 0), int(stop) if stop else None, stride)
 
 
 @dataclass

@@ -43,12 +43,15 @@ from typing import Callable
 import numpy as np
 import torch
 
+from contract.options import OPTIONS
+
 from .models.rotation import axis_angle_to_rotmat, rotmat_to_axis_angle
 
 
 @dataclass(frozen=True)
 class OneEuroParams:
-    """One-euro settings; defaults are PARE's demo ones (cycles per frame, see the module docstring).
+    """One-euro settings; the defaults (PARE's demo ones, cycles per frame, see the module docstring) are the
+    --smooth-min-cutoff and --smooth-beta defaults of contract.options.
 
     min_cutoff: cutoff at rest; lower removes more jitter from still poses, at the price of lag on slow moves.
     beta: how fast the cutoff rises with speed; higher follows fast moves with less lag, but lets more noise
@@ -56,8 +59,8 @@ class OneEuroParams:
     d_cutoff: cutoff of the speed estimate itself.
     """
 
-    min_cutoff: float = 0.004
-    beta: float = 1.0
+    min_cutoff: float = OPTIONS["smooth_min_cutoff"].default
+    beta: float = OPTIONS["smooth_beta"].default
     d_cutoff: float = 1.0
 
 

@@ -15,11 +15,14 @@ import signal
 import sys
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from contract.worker_protocol import encode_event, make_event  # noqa: E402
+
 USER_ERROR = "The checkpoint /data/bad.ckpt is not a PARE checkpoint: use pare_w_3dpw_checkpoint.ckpt."
 
 
-def emit(event):
-    print(json.dumps(event), flush=True)
+def emit(event, **fields):
+    print(encode_event(make_event(event, **fields)), flush=True)
 
 
 def main(argv):
@@ -30,22 +33,22 @@ def main(argv):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
         def cancelled(signum, frame):
-            emit({"event": "error", "message": "Cancelled; nothing was written.", "kind": "cancelled"})
+            emit("error", message="Cancelled; nothing was written.", kind="cancelled")
             sys.exit(130)
         signal.signal(signal.SIGTERM, cancelled)
-    emit({"event": "start", "input": argv[argv.index("--input") + 1], "output": output})
+    emit("start", input=argv[argv.index("--input") + 1], output=output)
     print("some log text on stderr", file=sys.stderr, flush=True)
     if mode == "fail":
-        emit({"event": "error", "message": USER_ERROR, "kind": "user"})
+        emit("error", message=USER_ERROR, kind="user")
         return 2
     for done in range(1, 3):
-        emit({"event": "progress", "stage": "estimate", "done": done, "total": 2})
+        emit("progress", stage="estimate", done=done, total=2)
     if mode in ("slow", "stubborn"):
         for _ in range(600):
             time.sleep(0.1)
         return 0
     shutil.copyfile(os.environ["FAKE_WORKER_RESULT"], output)
-    emit({"event": "done", "output": output, "frames": 3})
+    emit("done", output=output, frames=3, model="pare_hrnet32", body_model="SMPL_NEUTRAL.pkl")
     return 0
 
 

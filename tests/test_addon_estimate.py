@@ -21,6 +21,7 @@ import pytest  # noqa: E402
 from fake_worker import USER_ERROR, fake_python  # noqa: E402
 
 from contract.result_file import PersonTrack, ResultMeta, write_result  # noqa: E402
+from inference.cli import build_parser  # noqa: E402
 
 SMPL_PATH = addon_harness.ROOT / "tests" / "reference" / "synthetic_SMPL_NEUTRAL.pkl"
 WIDTH, HEIGHT, FRAMES = 160, 120, 3
@@ -90,16 +91,17 @@ def test_estimate_passes_the_panel_options_and_builds_bodies_with_overlay_planes
     settings = bpy.context.scene.pare_body
     settings.use_frame_range, settings.first_frame, settings.last_frame, settings.stride = True, 1, 2, 2
     settings.person_choice, settings.smooth, settings.precision = "most-visible", False, "bf16"
+    settings.focal_length, settings.batch_size = 1234.5, 3
     settings.overlay_attention = settings.overlay_segmentation = True
     assert bpy.ops.pare_body.estimate_body() == {"FINISHED"}
 
     args = json.loads((setup / "args.json").read_text())
-    pairs = dict(zip(args[3::2], args[4::2]))
-    assert args[:3] == ["-m", "inference", "estimate"] and "--no-smooth" in args and "--no-detect" not in args
-    assert {k: pairs[k] for k in ("--frame-range", "--stride", "--person", "--precision", "--device",
-                                  "--progress")} == {"--frame-range": "1:3", "--stride": "2",
-                                                     "--person": "most-visible", "--precision": "bf16",
-                                                     "--device": "cpu", "--progress": "json"}
+    assert args[:3] == ["-m", "inference", "estimate"]
+    parsed = vars(build_parser().parse_args(args[2:]))  # read by the worker's own command line
+    assert {k: parsed[k] for k in ("frame_range", "stride", "person", "precision", "device", "progress", "smooth",
+                                   "detect", "focal_length", "batch_size")} == {
+        "frame_range": "1:3", "stride": 2, "person": "most-visible", "precision": "bf16", "device": "cpu",
+        "progress": "json", "smooth": False, "detect": True, "focal_length": 1234.5, "batch_size": 3}
     assert {"person_0", "person_1", "person_1_body"} <= set(bpy.data.objects.keys())
     assert "PARE clip" in bpy.data.collections
     planes = {obj["pare_overlay"]: obj for obj in bpy.data.objects if obj.get("pare_overlay")}
@@ -159,22 +161,22 @@ def test_a_worker_error_is_reported_and_changes_nothing(setup, extension, monkey
 @pytest.mark.parametrize("mode", ["slow", "stubborn"])
 def test_cancel_stops_the_worker_within_two_seconds_and_changes_nothing(setup, extension, monkeypatch, mode):
     monkeypatch.setenv("FAKE_WORKER_MODE", mode)
-    estimate_run = addon_harness.extension_module("addon.estimate_run")
     estimate_body = addon_harness.extension_module("addon.operators.estimate_body")
     before, runs = scene_state(), set(runs_folder(extension).iterdir())
-    run = estimate_run.EstimateRun(estimate_body.plan_from_settings(bpy.context))
+    run = estimate_body.start_run(bpy.context)
     while run.stage_text != "Estimate 2/2":  # the worker is running and has reported progress
-        assert not run.step(bpy.context)
+        assert not estimate_body.advance(bpy.context, run)
         time.sleep(0.02)
     assert run.progress == pytest.approx(0.8)
     started = time.monotonic()
-    run.cancel()
-    while not run.step(bpy.context):
+    assert bpy.ops.pare_body.cancel_estimate() == {"FINISHED"}  # the panel's Cancel button
+    while not estimate_body.advance(bpy.context, run):
         time.sleep(0.1)  # the modal operator's timer interval
     elapsed = time.monotonic() - started
     print(f"{mode} worker cancelled in {elapsed:.2f} s")
     assert run.state == "cancelled" and elapsed < 2.0, elapsed
-    assert run._worker.process.returncode == (130 if mode == "slow" else -9)
+    assert run.worker.process.returncode == (130 if mode == "slow" else -9)
+    assert estimate_body.finish(bpy.context, run) == ("WARNING", "Cancelled: nothing was changed.")
     assert not run.plan.run_folder.exists() and set(runs_folder(extension).iterdir()) == runs
     assert scene_state() == before
 
@@ -182,8 +184,8 @@ def test_cancel_stops_the_worker_within_two_seconds_and_changes_nothing(setup, e
 def test_worker_events_and_a_cancel_of_the_plain_worker(setup, extension, monkeypatch):
     worker = addon_harness.extension_module("addon.worker")
     monkeypatch.setenv("FAKE_WORKER_MODE", "slow")
-    job = worker.EstimateJob(input="in.mp4", checkpoint="c.ckpt", smpl="s.pkl", output=str(setup / "out.npz"),
-                             bbox="1,2,3,4", detect=False, batch_size=4, focal_length=900.0)
+    job = worker.EstimateJob(input="in.mp4", output=str(setup / "out.npz"), options=dict(
+        checkpoint="c.ckpt", smpl="s.pkl", bbox="1,2,3,4", detect=False, batch_size=4, focal_length=900.0))
     running = worker.start_worker(str(setup / "fake-python"), job)
     events = []
     while len(events) < 3:
@@ -221,10 +223,10 @@ def test_batch_passes_its_options_to_the_worker_and_keeps_overlays_beside_the_bl
                  "--precision", "bf16", "--overlays", "attention,segmentation")
     assert done.returncode == 0, done.stderr
     args = json.loads((setup / "args.json").read_text())
-    pairs = dict(zip(args[3::2], args[4::2]))
-    assert {k: pairs[k] for k in ("--frame-range", "--stride", "--person", "--bbox", "--precision")} == {
-        "--frame-range": "2:5", "--stride": "2", "--person": "0,1", "--bbox": "1,2,3,4", "--precision": "bf16"}
-    assert "--no-smooth" in args and "overlays: 3/3" in done.stderr
+    parsed = vars(build_parser().parse_args(args[2:]))
+    assert {k: parsed[k] for k in ("frame_range", "stride", "person", "bbox", "precision", "smooth")} == {
+        "frame_range": "2:5", "stride": 2, "person": "0,1", "bbox": "1,2,3,4", "precision": "bf16", "smooth": False}
+    assert "overlays: 3/3" in done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["shot.blend", "shot_overlays"]
     for kind in ("attention", "segmentation"):
         assert len(list((out / "shot_overlays" / kind).glob(f"{kind}_*.png"))) == FRAMES

@@ -108,7 +108,6 @@ def test_the_panels_draw_in_every_state(extension):
     assert "".join(message).replace(" ", "") == job.error.replace(" ", "") and len(message) > 1  # every word
     assert max(map(len, message)) <= 300 // 7  # wrapped to the panel width (300 px without a region)
 
-    settings.custom_smoothing = True
     assert {"smooth_min_cutoff", "smooth_beta", "bbox", "precision"} <= {
         c[1][1] for c in draw(advanced, context) if c[0] == "prop"}
     assert not bpy.types.PAREBODY_PT_overlays.poll(context)  # no overlay planes in the scene yet

@@ -156,10 +156,15 @@ def test_pose_corrective_weights_are_rotation_minus_identity_row_major():
     assert np.allclose(weights[0, 0], rotmats[0, 1, 0, 0] - 1)
 
 
+def pixel_focal_length(settings: camera_math.CameraSettings) -> float:
+    """Blender's rule: the focal length in pixels a camera with these settings renders with (HORIZONTAL fit)."""
+    return settings.lens_mm * settings.resolution_x / settings.sensor_width_mm
+
+
 def test_camera_settings_reproduce_the_pinhole_focal_length():
     settings = camera_math.camera_settings(1000.0, 640, 480)
     assert settings.sensor_fit == "HORIZONTAL" and (settings.resolution_x, settings.resolution_y) == (640, 480)
-    assert camera_math.pixel_focal_length(settings) == pytest.approx(1000.0, rel=1e-12)
+    assert pixel_focal_length(settings) == pytest.approx(1000.0, rel=1e-12)
     width, height = camera_math.footage_plane_size(10.0, 1000.0, 640, 480)
     assert (width, height) == pytest.approx((6.4, 4.8))
     # The camera looks along +y, up +z; result x right / y down / z forward follow from it.

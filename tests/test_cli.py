@@ -55,7 +55,7 @@ def test_golden_through_the_cli(hrnet_checkpoint, tmp_path):
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert events[0]["event"] == "start"
-    assert events[-1] == {"event": "done", "output": str(out), "frames": 1, "model": "pare_hrnet32",
+    assert events[-1] == {"event": "done", "protocol": 1, "output": str(out), "frames": 1, "model": "pare_hrnet32",
                           "body_model": "synthetic_SMPL_NEUTRAL.pkl"}
     assert any(e["event"] == "progress" and e["stage"] == "estimate" for e in events)
 

@@ -9,7 +9,7 @@ from contract.errors import UserError
 from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
 from inference.image_io import read_image_rgb
 from inference.keypoints import decode
-from inference.keypoints.blazepose_landmarks import MODEL_PATH, LandmarkModel, crop_roi
+from inference.keypoints.blazepose_landmarks import MODEL_PATH, LandmarkModel, Landmarks, crop_roi
 from inference.keypoints.roi import (ROI_SCALE, Roi, crop_to_image, image_to_crop_affine, roi_from_alignment_points,
                                      roi_from_box)
 from inference.people.detector import PersonDetector
@@ -141,10 +141,17 @@ def test_no_person_in_the_box_gives_none(model, image, box):
     assert model.landmarks(image, np.array(box, float)) is None
 
 
+def landmarks_many(model: LandmarkModel, image_rgb: np.ndarray, boxes_xywh: np.ndarray) -> list[Landmarks | None]:
+    """(K, 4+) boxes of one image (extra columns such as a detector score are ignored) -> K results, in order:
+    one model serving several people in turn, as the pipeline uses it."""
+    return [model.landmarks(image_rgb, box[:4]) for box in np.asarray(boxes_xywh, dtype=np.float64)]
+
+
 def test_many_boxes_give_the_same_as_one_by_one(model, people):
+    """The interpreter carries nothing from one person to the next: a result does not depend on who came before."""
     image, box = people["cameraman.png"]
     boxes = np.array([[*box, 0.9], [0, 0, 40, 40, 0.5]])
-    many = model.landmarks_many(image, boxes)
+    many = landmarks_many(model, image, boxes)
     assert many[1] is None
     np.testing.assert_array_equal(many[0].image, model.landmarks(image, box).image)
 

@@ -89,7 +89,7 @@ def test_meta_as_mapping_stills_and_no_persons(tmp_path):
     assert result.meta.fps is None and result.meta.extra == {"checkpoint": "x.ckpt"}
     assert result.meta.body_model is None and result.meta.created_by == "PARE Body Estimator"
     assert result.persons[0].part_attention is None and result.persons[0].part_segmentation is None
-    assert result.persons[0].pose_rotmat.shape == (1, 24, 3, 3) and result.persons[0].num_frames == 1
+    assert result.persons[0].pose_rotmat.shape == (1, 24, 3, 3) and len(result.persons[0].frame) == 1
 
     write_result(path, meta, [])
     assert read_result(path).persons == []

@@ -14,7 +14,6 @@ import torch
 
 from contract.errors import UserError
 from inference.estimate_job import run_estimate
-from inference.frames import FrameRange
 
 sys.path.insert(0, str(Path(__file__).parent))
 from weight_rule import REFERENCE, rule_state_dict  # noqa: E402
@@ -30,7 +29,7 @@ def checkpoint(tmp_path_factory) -> Path:
 
 
 def estimate(source: Path, checkpoint: Path, out: Path) -> dict:
-    run_estimate(source, checkpoint, SMPL, out, detect=False, device="cpu", batch_size=4)
+    run_estimate(source, out, dict(checkpoint=str(checkpoint), smpl=str(SMPL), detect=False, device="cpu", batch_size=4))
     result = np.load(out, allow_pickle=False)
     return {"meta": json.loads(str(result["meta"])), "frame": result["person_0/frame"]}
 
@@ -49,8 +48,8 @@ def test_truncated_video_gives_the_frames_it_has_and_says_so(checkpoint, tmp_pat
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     out = tmp_path / "cut.npz"
     with caplog.at_level(logging.WARNING):
-        run_estimate(cut, checkpoint, SMPL, out, detect=False, device="cpu", batch_size=8,
-                     frame_range=FrameRange(0, None, 6))
+        run_estimate(cut, out, dict(checkpoint=str(checkpoint), smpl=str(SMPL), detect=False, device="cpu",
+                                    batch_size=8, stride=6))
     result = np.load(out, allow_pickle=False)
     frames, meta = result["person_0/frame"], json.loads(str(result["meta"]))
     assert 0 < len(frames) < 20 and "ended early" in caplog.text
@@ -87,5 +86,5 @@ def test_unreadable_inputs_write_nothing(checkpoint, tmp_path, make, message):
     folder.mkdir()
     out = tmp_path / "r.npz"
     with pytest.raises(UserError, match=message):
-        run_estimate(make(folder), checkpoint, SMPL, out, detect=False, device="cpu")
+        run_estimate(make(folder), out, dict(checkpoint=str(checkpoint), smpl=str(SMPL), detect=False, device="cpu"))
     assert not out.exists() and not list(tmp_path.glob(".r.npz*"))

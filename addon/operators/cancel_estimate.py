@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..estimate_run import active_run
+from ..active_run import active_run
 
 
 class PAREBODY_OT_cancel_estimate(bpy.types.Operator):

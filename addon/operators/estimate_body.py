@@ -1,24 +1,30 @@
 """Estimate Body: footage in the panel -> the inference worker -> overlays -> rigged bodies in the scene.
 
-Run from the panel, the operator is modal: a timer steps the run (`estimate_run`) ten times a second and
-passes every other event through, so Blender stays usable; ESC or the panel's Cancel stops it. From a script
-or background Blender (where timers never fire) `execute` runs the same steps to the end. The scene changes
-only when the run finishes, in one undo step; a failure or cancel leaves it as it was.
+A thin shell over the plain state machine in `estimate_run`: `start_run` makes the run from the panel's
+settings and the preferences, `advance` steps it and shows its progress, `finish` reports how it ended. Run
+from the panel, the operator is modal: a timer calls `advance` ten times a second and passes every other event
+through, so Blender stays usable; ESC or the panel's Cancel stops it. From a script or background Blender
+(where timers never fire) `execute` runs the same steps to the end. The scene changes only when the run
+finishes, in one undo step; a failure or cancel leaves it as it was.
 """
 from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import bpy
 
 from ...contract.errors import UserError
-from ..estimate_run import CANCELLED, DONE, EstimateRun, RunPlan, active_run, set_active_run
+from ..active_run import active_run, set_active_run
+from ..estimate_run import CANCELLED, DONE, Build, EstimateRun, RunPlan
+from ..option_properties import estimate_values, scene_values
 from ..overlay_frames import OverlayRequest
 from ..preferences import (addon_preferences, checkpoint_path, chosen_python, python_candidates, smpl_path,
                            user_folder)
-from ..scene_build import BuildOptions
+from ..scene_build import BuildOptions, import_result_file
 from ..worker import EstimateJob
 
 TIMER_S = 0.1
@@ -49,24 +55,27 @@ def plan_from_settings(context: bpy.types.Context) -> RunPlan:
     input_path = Path(bpy.path.abspath(settings.input_path))
     if not input_path.exists():
         raise UserError(f"The input {input_path} does not exist.")
-    smpl, checkpoint = smpl_path(context, settings.body_model), checkpoint_path(context)
+    checkpoint = checkpoint_path(context)
     prefs = addon_preferences(context)
-    job = EstimateJob(
-        input=str(input_path), output="", checkpoint=checkpoint, smpl=smpl,
-        refine=settings.refine and checkpoint is not None,
-        device=prefs.device if prefs else "auto", bbox=settings.bbox.strip() or None, detect=settings.detect,
-        person=settings.person(), frame_range=settings.frame_range(), stride=settings.stride,
-        smooth=settings.smooth,
-        smooth_min_cutoff=settings.smooth_min_cutoff if settings.custom_smoothing else None,
-        smooth_beta=settings.smooth_beta if settings.custom_smoothing else None,
-        precision=settings.precision, batch_size=settings.batch_size,
-        focal_length=settings.focal_length or None)
+    options = {**estimate_values(settings), "checkpoint": checkpoint,
+               "smpl": smpl_path(context, settings.body_model), "device": prefs.device if prefs else None}
+    options["refine"] = options["refine"] and checkpoint is not None  # greyed out in the panel without PARE
     kinds = settings.overlay_kinds()
     python = chosen_python(context)
-    return RunPlan(job=job, python=python, candidates=() if python else tuple(python_candidates()), smpl=smpl,
-                   run_folder=run_folder(input_path), name=f"PARE {input_path.stem or input_path.name}",
-                   build=BuildOptions(frame_start=settings.frame_start, pose_correctives=settings.pose_correctives),
+    return RunPlan(job=EstimateJob(input=str(input_path), output="", options=options), python=python,
+                   candidates=() if python else tuple(python_candidates()), run_folder=run_folder(input_path),
                    overlays=OverlayRequest(kinds, settings.attention_part_index()) if kinds else None)
+
+
+def scene_builder(context: bpy.types.Context, plan: RunPlan) -> Build:
+    """The run's last step: the result (and its overlay frames) into the scene, with the panel's options."""
+    options = BuildOptions(**scene_values(context.scene.pare_body))
+    smpl = plan.job.options["smpl"]
+    name = f"PARE {Path(plan.job.input).stem or Path(plan.job.input).name}"
+
+    def build(result: Path, overlays: tuple) -> object:
+        return import_result_file(bpy.context, result, smpl, replace(options, overlays=overlays), name=name)
+    return build
 
 
 def show_run(context: bpy.types.Context, run: EstimateRun) -> None:
@@ -78,6 +87,52 @@ def show_run(context: bpy.types.Context, run: EstimateRun) -> None:
         for area in window.screen.areas:
             if area.type == "VIEW_3D":
                 area.tag_redraw()
+
+
+def start_run(context: bpy.types.Context, clock: Callable[[], float] = time.monotonic) -> EstimateRun:
+    """A new run from the panel, made the active one; UserError (also shown in the panel) when it cannot."""
+    job = context.window_manager.pare_body_job
+    job.error = job.message = ""
+    try:
+        plan = plan_from_settings(context)
+        run = EstimateRun(plan, scene_builder(context, plan), clock)
+    except UserError as error:
+        job.error = str(error)
+        raise
+    set_active_run(run)
+    show_run(context, run)
+    return run
+
+
+def advance(context: bpy.types.Context, run: EstimateRun) -> bool:
+    """One timer step of the run; True once it is over."""
+    over = run.step()
+    show_run(context, run)
+    return over
+
+
+def finish(context: bpy.types.Context, run: EstimateRun) -> tuple[str, str]:
+    """The run is no longer active; its outcome goes to the panel. Returns (report level, message)."""
+    set_active_run(None)
+    show_run(context, run)
+    job = context.window_manager.pare_body_job
+    if run.state == CANCELLED:
+        job.message = "Cancelled: nothing was changed."
+        return "WARNING", job.message
+    if run.state != DONE:
+        job.error = run.error or "The run ended without a result."
+        if run.details:
+            print(run.details)
+        return "ERROR", job.error
+    prefs = addon_preferences(context)
+    if prefs is not None and run.plan.python is None and run.python:
+        prefs.detected_python = run.python  # the next run skips the search
+    for kind in run.plan.overlays.kinds if run.plan.overlays else ():
+        setattr(context.scene.pare_body, f"show_{kind}", True)  # its update shows the new planes too
+    report = run.report
+    job.message = (f"{report.persons} person(s) over {report.frames} frame(s) in '{report.collection}', "
+                   f"{report.body}; result and overlays in {run.plan.run_folder}")
+    return "INFO", job.message
 
 
 class PAREBODY_OT_estimate_body(bpy.types.Operator):
@@ -94,17 +149,11 @@ class PAREBODY_OT_estimate_body(bpy.types.Operator):
         return active_run() is None
 
     def _start(self, context) -> EstimateRun | None:
-        job = context.window_manager.pare_body_job
-        job.error = job.message = ""
         try:
-            run = EstimateRun(plan_from_settings(context))
+            return start_run(context)
         except UserError as error:
-            job.error = str(error)
             self.report({"ERROR"}, str(error))
             return None
-        set_active_run(run)
-        show_run(context, run)
-        return run
 
     def invoke(self, context, event):
         if self._start(context) is None:
@@ -122,17 +171,20 @@ class PAREBODY_OT_estimate_body(bpy.types.Operator):
         if event.type == "ESC" and event.value == "PRESS":
             run.cancel()
             return {"RUNNING_MODAL"}
-        if event.type != "TIMER":
+        if event.type != "TIMER" or not advance(context, run):
             return {"PASS_THROUGH"}
-        over = run.step(context)
-        show_run(context, run)
-        return self._finish(context, run) if over else {"PASS_THROUGH"}
+        return self._finish(context, run)
 
     def execute(self, context):
         run = self._start(context)
         if run is None:
             return {"CANCELLED"}
-        run.run_to_end(context)
+        try:
+            run.run_to_end()
+        except BaseException:  # Ctrl+C in a script: stop the worker, leave nothing behind
+            run.stop_now()
+            self._finish(context, run)
+            raise
         return self._finish(context, run)
 
     def cancel(self, context):
@@ -149,35 +201,11 @@ class PAREBODY_OT_estimate_body(bpy.types.Operator):
 
     def _finish(self, context, run: EstimateRun) -> set[str]:
         self._end_timer(context)
-        set_active_run(None)
-        show_run(context, run)
-        job = context.window_manager.pare_body_job
-        if run.state == CANCELLED:
-            job.message = "Cancelled: nothing was changed."
-            self.report({"WARNING"}, job.message)
-            return {"CANCELLED"}
-        if run.state != DONE:
-            job.error = run.error
-            if run.details:
-                print(run.details)
-            self.report({"ERROR"}, run.error)
-            return {"CANCELLED"}
-        self._remember_python(context, run)
-        for kind in run.plan.overlays.kinds if run.plan.overlays else ():
-            setattr(context.scene.pare_body, f"show_{kind}", True)  # its update shows the new planes too
-        for warning in run.warnings:
+        level, message = finish(context, run)
+        for warning in run.warnings if run.state == DONE else ():
             self.report({"WARNING"}, warning)
-        report = run.report
-        job.message = (f"{report.persons} person(s) over {report.frames} frame(s) in '{report.collection}', "
-                       f"{report.body}; result and overlays in {run.plan.run_folder}")
-        self.report({"INFO"}, job.message)
-        return {"FINISHED"}
-
-    @staticmethod
-    def _remember_python(context, run: EstimateRun) -> None:
-        prefs = addon_preferences(context)
-        if prefs is not None and run.plan.python is None and run.python:
-            prefs.detected_python = run.python
+        self.report({level}, message)
+        return {"FINISHED"} if run.state == DONE else {"CANCELLED"}
 
 
 CLASSES = (PAREBODY_OT_estimate_body,)

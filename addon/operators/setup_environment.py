@@ -15,7 +15,7 @@ import time
 import bpy
 
 from ...contract.errors import UserError
-from ..background_process import BackgroundProcess
+from ..command_sequence import CommandSequence
 from ..interpreter import project_requirements, setup_commands, venv_python
 from ..preferences import addon_preferences, setup_venv
 
@@ -23,42 +23,6 @@ TIMER_S = 0.2
 OFFLINE = ("Blender does not allow online access, and setting up the inference environment downloads torch and "
            "the estimator's requirements (about 1 GB). Allow it in Edit > Preferences > System > Network, or "
            "choose an existing Python with torch as the add-on's Inference Python.")
-
-
-class CommandSequence:
-    """Child processes run one after the other; the first that fails stops the sequence."""
-
-    def __init__(self, commands: list[list[str]]) -> None:
-        self.pending = list(commands)
-        self.current: BackgroundProcess | None = None
-        self.last_line = ""
-        self.failed: str | None = None
-
-    def step(self) -> bool:
-        """Non-blocking; True once every command succeeded or one failed (then `failed` says why)."""
-        if self.current is None:
-            if not self.pending:
-                return True
-            command = self.pending.pop(0)
-            try:
-                self.current = BackgroundProcess(command)
-            except OSError as error:
-                self.failed = f"Cannot run {command[0]}: {error.strerror}"
-                return True
-        for line in self.current.lines():
-            self.last_line = line.strip() or self.last_line
-        if not self.current.finished:
-            return False
-        code, self.current = self.current.returncode, None
-        if code != 0:
-            self.failed = self.last_line or f"exit status {code}"
-            return True
-        return not self.pending
-
-    def cancel(self) -> None:
-        if self.current is not None:
-            self.current.cancel()
-        self.pending, self.failed = [], "Cancelled."
 
 
 class PAREBODY_OT_setup_environment(bpy.types.Operator):

@@ -54,7 +54,11 @@ class Landmarks:
 
 
 class LandmarkModel:
-    """Landmarks for person boxes. Holds one LiteRT interpreter: use one instance per thread."""
+    """Landmarks for person boxes. Holds one LiteRT interpreter: use one instance per thread.
+
+    One network call per person: batching crops was measured to save nothing per person with LiteRT's CPU
+    kernels, and changing the batch size re-plans the graph (7-17 ms).
+    """
 
     def __init__(self, interpreter, min_score: float = DEFAULT_MIN_SCORE):
         self.interpreter = interpreter
@@ -89,14 +93,6 @@ class LandmarkModel:
         """(H, W, 3) uint8 RGB image + (4,) tight person box (x, y, w, h) pixels -> landmarks, or None when the
         model's pose presence is below `min_score` (nobody, or too little of a person, in the box)."""
         return self.landmarks_in_roi(image_rgb, roi_from_box(box_xywh))
-
-    def landmarks_many(self, image_rgb: np.ndarray, boxes_xywh: np.ndarray) -> list[Landmarks | None]:
-        """(K, 4+) boxes of one image (extra columns such as a score are ignored) -> K results, in order.
-
-        One network call per person: batching crops was measured to save nothing per person with LiteRT's CPU
-        kernels, and changing the batch size re-plans the graph (7-17 ms).
-        """
-        return [self.landmarks(image_rgb, box[:4]) for box in np.asarray(boxes_xywh, dtype=np.float64)]
 
     def landmarks_in_roi(self, image_rgb: np.ndarray, roi: Roi) -> Landmarks | None:
         """Landmarks for an explicit region, e.g. MediaPipe's tracking region (`roi.roi_from_alignment_points`

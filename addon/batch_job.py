@@ -1,0 +1,187 @@
+"""The headless batch job behind addon/batch.py: footage or a result file in, a .blend (and a preview) out.
+
+Its estimate options are `contract.options.ESTIMATE_OPTIONS`, the very declarations `python -m inference
+estimate` is built from, so every option of the command works here with the same default, and is handed to the
+worker unchanged. See addon/batch.py for the command line and what it guarantees.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import bpy
+
+from ..contract.errors import UserError
+from ..contract.options import ESTIMATE_OPTIONS, SCENE_OPTIONS, CommandLineParser, add_arguments, values_of
+from ..contract.result_file import read_result
+from ..contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, PYTHON_ENV, SMPL_ENV
+from . import overlay_frames, preview, scene_build
+from .interpreter import InterpreterSearch, candidate_interpreters, not_found_message
+from .worker import EstimateJob, WorkerError, run_worker
+
+def build_parser() -> CommandLineParser:
+    parser = CommandLineParser(prog="addon/batch.py", description="Headless scene building: footage or a result "
+                               "file in, a .blend (and a preview picture) out.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="photo, folder of images or video to estimate bodies from")
+    source.add_argument("--from-result", type=Path, help="an existing result file (.npz)")
+    parser.add_argument("--output", required=True, type=Path, help=".blend file to write")
+    parser.add_argument("--preview", type=Path, help="also render the middle frame from the matched camera to "
+                                                        "this .png (footage behind the bodies)")
+    parser.add_argument("--python", default=os.environ.get(PYTHON_ENV),
+                        help=f"interpreter with torch for the worker, with --input (default ${PYTHON_ENV}, else "
+                             f"the first of the source's .venv and this interpreter where torch imports)")
+    parser.add_argument("--overlays", type=lambda text: [kind for kind in text.split(",") if kind],
+                        default=[], help="part-map overlays to make: attention, segmentation or both "
+                                         "(comma separated); the frames go to a folder beside the .blend")
+    parser.add_argument("--keep-result", type=Path, help="with --input: also keep the result file here")
+    add_arguments(parser.add_argument_group("estimate options (with --input; as `python -m inference "
+                                            "estimate`)"), ESTIMATE_OPTIONS)
+    add_arguments(parser.add_argument_group("scene options"), SCENE_OPTIONS)
+    return parser
+
+
+def checked_file(path: Path, suffix: str, option: str) -> Path:
+    """The absolute path of an output file, its name checked before any work is done."""
+    path = path.expanduser().resolve()
+    if path.suffix.lower() != suffix:
+        raise UserError(f"{option} must end in {suffix}, got {path.name}")
+    return path
+
+
+@contextlib.contextmanager
+def output_folders(files: list[Path]) -> Iterator[None]:
+    """The folders of `files`, created when missing (`out/` on a first run) and removed again, if still
+    empty, when the run fails: a failed run leaves nothing behind."""
+    created = []
+    for folder in dict.fromkeys(file.parent for file in files):
+        missing = [parent for parent in (folder, *folder.parents) if not parent.exists()]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"Cannot create the output folder {folder} ({error.strerror})") from None
+        created += missing
+    try:
+        yield
+    except BaseException:
+        for folder in sorted(created, key=lambda path: len(path.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def hidden_temporary(beside: Path, suffix: str) -> Path:
+    return beside.with_name(f".{beside.stem}.{secrets.token_hex(4)}.tmp{suffix}")
+
+
+@contextlib.contextmanager
+def removed_afterwards(path: Path) -> Iterator[Path]:
+    """`path` (a file or a folder) is gone afterwards, unless it was moved away."""
+    try:
+        yield path
+    finally:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def worker_python(args: argparse.Namespace) -> str:
+    """The interpreter given, else the first candidate where torch and the estimator import."""
+    if args.python:
+        return args.python
+    search = InterpreterSearch(candidate_interpreters(None))
+    if search.run_to_end() is None:
+        raise UserError(not_found_message(search.rejected, f"pass --python or set ${PYTHON_ENV}"))
+    return search.found
+
+
+def estimate(args: argparse.Namespace, result: Path) -> None:
+    """Run the inference worker to the end, writing `result`; progress goes to stderr."""
+    job = EstimateJob(input=str(Path(args.input).expanduser().resolve()), output=str(result),
+                      options=values_of(args, ESTIMATE_OPTIONS))
+
+    def show(event: dict) -> None:
+        if event["event"] == "progress":
+            print(f"{event['stage']}: {event['done']}/{event['total']}", file=sys.stderr, flush=True)
+    try:
+        run_worker(worker_python(args), job, show)
+    except WorkerError as error:
+        raise UserError(str(error)) from None
+
+
+def write_overlays(args: argparse.Namespace, result: Path, folder: Path) -> tuple:
+    """The requested overlay frames under `folder`; their sequences for the scene builder."""
+    request = overlay_frames.OverlayRequest(tuple(args.overlays))
+    loaded = read_result(result, include_maps=True)
+    for done, total in overlay_frames.write_overlays(loaded, request, folder):
+        print(f"overlays: {done}/{total}", file=sys.stderr, flush=True)
+    return tuple(overlay_frames.overlay_sequences(loaded, request, folder))
+
+
+def build(args: argparse.Namespace, result: Path, output: Path, name: str) -> tuple[Any, float | None]:
+    """Build the scene and save it; render the preview; write the overlay frames to `<output name>_overlays/`.
+    Each is written under a temporary name first and all are swapped in together at the end, so a failure
+    leaves the old files (or none). Returns the build report and the seconds the preview took (or None)."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    with contextlib.ExitStack() as stack:
+        overlays = stack.enter_context(removed_afterwards(hidden_temporary(output, "_overlays")))
+        blend = stack.enter_context(removed_afterwards(hidden_temporary(output, ".blend")))
+        picture = stack.enter_context(removed_afterwards(hidden_temporary(args.preview, ".png"))) \
+            if args.preview else None
+        sequences = write_overlays(args, result, overlays) if args.overlays else ()
+        options = scene_build.BuildOptions(**values_of(args, SCENE_OPTIONS), overlays=sequences)
+        report = scene_build.import_result_file(bpy.context, result, args.smpl, options, name=name,
+                                                how_to_give_smpl=f"pass --smpl or set ${SMPL_ENV}")
+        preview.make_renderable(bpy.context.scene)
+        final_overlays = output.with_name(f"{output.stem}_overlays")
+        if sequences:  # the images point at the final folder before the .blend is saved
+            for image in bpy.data.images:
+                image.filepath = image.filepath.replace(str(overlays), str(final_overlays))
+        bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False)
+        seconds = preview.render_preview(bpy.context.scene, picture, report.middle_frame) if picture else None
+        os.replace(blend, output)
+        if picture:
+            os.replace(picture, args.preview)
+        if sequences:
+            shutil.rmtree(final_overlays, ignore_errors=True)
+            os.replace(overlays, final_overlays)
+    return report, seconds
+
+
+def main(arguments: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(arguments)
+        output = checked_file(args.output, ".blend", "--output")
+        if args.preview:
+            args.preview = checked_file(args.preview, ".png", "--preview")
+        unknown = set(args.overlays) - set(overlay_frames.KINDS)
+        if unknown:
+            raise UserError(f"--overlays takes attention and/or segmentation, not {', '.join(sorted(unknown))}")
+        with output_folders([output] + ([args.preview] if args.preview else [])):
+            if args.from_result is not None:
+                report, seconds = build(args, args.from_result, output, f"PARE {args.from_result.stem}")
+            else:
+                with removed_afterwards(hidden_temporary(output, ".npz")) as result:
+                    estimate(args, result)
+                    report, seconds = build(args, result, output, f"PARE {Path(args.input).stem}")
+                    if args.keep_result:
+                        shutil.copyfile(result, args.keep_result)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("error: cancelled; nothing was written", file=sys.stderr)
+        return EXIT_CANCELLED
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote the scene {output} ({report.persons} person(s), {report.frames} frame(s), {report.body})")
+    if args.preview:
+        print(f"wrote the preview {args.preview} (frame {report.middle_frame}, rendered in {seconds:.1f} s)")
+    return 0
