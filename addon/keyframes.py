@@ -16,7 +16,8 @@ import numpy as np
 NewFCurve = Callable[[str, int, str], "bpy.types.FCurve"]
 """new_fcurve(data_path, array_index, group_name) -> an empty F-curve in the owner's action."""
 
-_LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+_INTERPOLATION = {name: bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items[name].value
+                  for name in ("LINEAR", "CONSTANT")}
 
 
 def new_action(owner: bpy.types.ID, name: str) -> NewFCurve:
@@ -44,14 +45,15 @@ def new_action(owner: bpy.types.ID, name: str) -> NewFCurve:
     return new_legacy_fcurve
 
 
-def write_keys(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray) -> None:
+def write_keys(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray,
+               interpolation: str = "LINEAR") -> None:
     """Key `values` (n,) at scene `frames` (n,) in one go, linearly interpolated (per-frame data needs no
-    easing between frames, and linear keys cannot overshoot)."""
+    easing between frames, and linear keys cannot overshoot) or CONSTANT (switches such as visibility)."""
     count = len(frames)
     points = fcurve.keyframe_points
     points.add(count)
     points.foreach_set("co", np.column_stack([frames, values]).astype(np.float32).ravel())
-    points.foreach_set("interpolation", np.full(count, _LINEAR, dtype=np.int32))
+    points.foreach_set("interpolation", np.full(count, _INTERPOLATION[interpolation], dtype=np.int32))
     fcurve.update()
 
 

@@ -93,7 +93,7 @@ def _build_person(context: bpy.types.Context, index: int, track: PersonTrack, mo
     correctives = options.pose_correctives and has_pose_correctives(model)  # the stand-in's are all zero
     body = build_body_mesh(f"person_{index}_body", model, betas, armature, collection, correctives)
     animate_person(armature, body, rest_frames, joints[0], options.frame_start + track.frame,
-                   track.pose_rotmat, track.cam_t)
+                   track.pose_rotmat, track.cam_t, options.frame_start)
 
 
 def build_scene(context: bpy.types.Context, result: Result, model: SMPLModelData, name: str,

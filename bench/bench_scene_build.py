@@ -80,7 +80,7 @@ def minimal_build(result, model) -> None:
     joints = smpl_rest.rest_joints(model, betas)
     armature, rest = armature_build.build_armature(bpy.context, "minimal", model, joints, collection)
     body = body_mesh.build_body_mesh("minimal_body", model, betas, armature, collection, pose_correctives=True)
-    rig_animation.animate_person(armature, body, rest, joints[0], 1 + track.frame, track.pose_rotmat, track.cam_t)
+    rig_animation.animate_person(armature, body, rest, joints[0], 1 + track.frame, track.pose_rotmat, track.cam_t, 1)
 
 
 def bone_keys(result, model, per_frame_loop: bool) -> float:

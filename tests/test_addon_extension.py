@@ -84,8 +84,11 @@ except RuntimeError as error:
 out["unchanged_after_failure"] = state() == before
 scene_build.animate_person = real
 out["import"] = sorted(bpy.ops.pare_body.import_result(filepath=result, smpl_path=smpl))
-out["armature_frames"] = sorted({int(p.co[0]) for fc in bpy.data.objects["person_0"].animation_data.action
-                                 .layers[0].strips[0].channelbags[0].fcurves for p in fc.keyframe_points})
+fcurves = bpy.data.objects["person_0"].animation_data.action.layers[0].strips[0].channelbags[0].fcurves
+out["armature_frames"] = sorted({int(p.co[0]) for fc in fcurves if fc.data_path.startswith("pose.")
+                                 for p in fc.keyframe_points})
+out["hidden_from"] = [p.co[0] for fc in fcurves if fc.data_path == "hide_render" for p in fc.keyframe_points
+                      if p.co[1] == 1.0]
 bpy.ops.preferences.addon_disable(module="bl_ext.user_default.pare_body_estimator")
 out["unregistered"] = not hasattr(bpy.types, "PAREBODY_PT_body")
 print("RESULT " + json.dumps(out))
@@ -117,4 +120,5 @@ def test_installed_extension_imports_a_result_and_rolls_back_a_failure(package_z
     assert done.returncode == 0 and lines, done.stdout + done.stderr
     out = json.loads(lines[-1][len("RESULT "):])
     assert out == {"enabled": True, "panel": True, "failure": True, "unchanged_after_failure": True,
-                   "import": ["FINISHED"], "armature_frames": [1, 2, 3], "unregistered": True}
+                   "import": ["FINISHED"], "armature_frames": [1, 2, 3], "hidden_from": [4.0],
+                   "unregistered": True}

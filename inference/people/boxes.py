@@ -9,11 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from contract.errors import UserError
-
-COAST_FRAMES = 10
-"""A person the detector misses for up to this many frames (a third of a second at 30 fps: a flicker, a brief
-occlusion) is still estimated at the tracker's predicted box, so the rig has no hole there; predicted frames
-after a person's last detection are dropped again when the track is finished (`trim_after_last_detection`)."""
+from contract.presence import COAST_FRAMES  # misses up to this long are estimated at the predicted box
 
 DETECTION_MARGIN = 1.2
 """Detector boxes are tight around the body; PARE was trained on crops about 1.2x the body's extent
