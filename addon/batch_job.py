@@ -23,6 +23,9 @@ from ..contract.result_file import read_result
 from ..contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, PYTHON_ENV, SMPL_ENV
 from . import overlay_frames, preview, scene_build
 from .interpreter import InterpreterSearch, candidate_interpreters, not_found_message
+from .retarget.bone_maps import check_spec
+from .retarget.export import check_export_path
+from .retarget.job import parse_retarget_spec, retarget_and_export
 from .worker import EstimateJob, WorkerError, run_worker
 
 def build_parser() -> CommandLineParser:
@@ -41,6 +44,15 @@ def build_parser() -> CommandLineParser:
                         default=[], help="part-map overlays to make: attention, segmentation or both "
                                          "(comma separated); the frames go to a folder beside the .blend")
     parser.add_argument("--keep-result", type=Path, help="with --input: also keep the result file here")
+    parser.add_argument("--retarget", metavar="TARGET.blend:OBJECT",
+                        help="bake each person onto a copy of the armature OBJECT appended from TARGET.blend (with "
+                             "one person the copy keeps the name OBJECT); see docs/retargeting.md")
+    parser.add_argument("--bone-map", default="auto",
+                        help="with --retarget: auto, rigify, mixamo, ue5, smpl or a MAP.json (default: auto)")
+    parser.add_argument("--export", type=Path, action="append", default=[], metavar="OUT.fbx|OUT.bvh|OUT.glb",
+                        help="export each person's motion (the retargeted rig with --retarget, else the SMPL rig); "
+                             "one file per person (one person: exactly this path, else OUT_person_<i>); may be "
+                             "repeated")
     add_arguments(parser.add_argument_group("estimate options (with --input; as `python -m inference "
                                             "estimate`)"), ESTIMATE_OPTIONS)
     add_arguments(parser.add_argument_group("scene options"), SCENE_OPTIONS)
@@ -125,13 +137,17 @@ def write_overlays(args: argparse.Namespace, result: Path, folder: Path) -> tupl
     return tuple(overlay_frames.overlay_sequences(loaded, request, folder))
 
 
-def build(args: argparse.Namespace, result: Path, output: Path, name: str) -> tuple[Any, float | None]:
-    """Build the scene and save it; render the preview; write the overlay frames to `<output name>_overlays/`.
-    Each is written under a temporary name first and all are swapped in together at the end, so a failure
-    leaves the old files (or none). Returns the build report and the seconds the preview took (or None)."""
+def build(args: argparse.Namespace, result: Path, output: Path, name: str
+          ) -> tuple[Any, float | None, list[Path]]:
+    """Build the scene (retargeted when asked) and save it; render the preview; write the overlay frames to
+    `<output name>_overlays/` and the exported motion files. Each is written under a temporary name first and
+    all are swapped in together at the end, so a failure leaves the old files (or none). Returns the build
+    report, the seconds the preview took (or None) and the motion files written."""
     bpy.ops.wm.read_factory_settings(use_empty=True)
     with contextlib.ExitStack() as stack:
         overlays = stack.enter_context(removed_afterwards(hidden_temporary(output, "_overlays")))
+        motion = {path: stack.enter_context(removed_afterwards(hidden_temporary(path, "_motion")))
+                  for path in args.export}
         blend = stack.enter_context(removed_afterwards(hidden_temporary(output, ".blend")))
         picture = stack.enter_context(removed_afterwards(hidden_temporary(args.preview, ".png"))) \
             if args.preview else None
@@ -139,6 +155,10 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str) -> tu
         options = scene_build.BuildOptions(**values_of(args, SCENE_OPTIONS), overlays=sequences)
         report = scene_build.import_result_file(bpy.context, result, args.smpl, options, name=name,
                                                 how_to_give_smpl=f"pass --smpl or set ${SMPL_ENV}")
+        for folder in motion.values():
+            folder.mkdir()
+        exported = retarget_and_export(bpy.context, report.collection, args.retarget, args.bone_map,
+                                       [folder / path.name for path, folder in motion.items()])
         preview.make_renderable(bpy.context.scene)
         final_overlays = output.with_name(f"{output.stem}_overlays")
         if sequences:  # the images point at the final folder before the .blend is saved
@@ -152,7 +172,10 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str) -> tu
         if sequences:
             shutil.rmtree(final_overlays, ignore_errors=True)
             os.replace(overlays, final_overlays)
-    return report, seconds
+        finals = [path.parent.parent / path.name for path in exported]  # out of each hidden `_motion` folder
+        for path, final in zip(exported, finals):
+            os.replace(path, final)
+    return report, seconds, finals
 
 
 def main(arguments: list[str]) -> int:
@@ -161,16 +184,20 @@ def main(arguments: list[str]) -> int:
         output = checked_file(args.output, ".blend", "--output")
         if args.preview:
             args.preview = checked_file(args.preview, ".png", "--preview")
+        args.export = [check_export_path(path) for path in args.export]
+        if args.retarget:
+            parse_retarget_spec(args.retarget)
+            check_spec(args.bone_map)
         unknown = set(args.overlays) - set(overlay_frames.KINDS)
         if unknown:
             raise UserError(f"--overlays takes attention and/or segmentation, not {', '.join(sorted(unknown))}")
-        with output_folders([output] + ([args.preview] if args.preview else [])):
+        with output_folders([output, *args.export] + ([args.preview] if args.preview else [])):
             if args.from_result is not None:
-                report, seconds = build(args, args.from_result, output, f"PARE {args.from_result.stem}")
+                report, seconds, exported = build(args, args.from_result, output, f"PARE {args.from_result.stem}")
             else:
                 with removed_afterwards(hidden_temporary(output, ".npz")) as result:
                     estimate(args, result)
-                    report, seconds = build(args, result, output, f"PARE {Path(args.input).stem}")
+                    report, seconds, exported = build(args, result, output, f"PARE {Path(args.input).stem}")
                     if args.keep_result:
                         shutil.copyfile(result, args.keep_result)
     except UserError as error:
@@ -182,6 +209,8 @@ def main(arguments: list[str]) -> int:
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote the scene {output} ({report.persons} person(s), {report.frames} frame(s), {report.body})")
+    for path in exported:
+        print(f"wrote the motion {path}")
     if args.preview:
         print(f"wrote the preview {args.preview} (frame {report.middle_frame}, rendered in {seconds:.1f} s)")
     return 0

@@ -19,6 +19,7 @@ from .option_properties import panel_options
 from .operators.cancel_estimate import PAREBODY_OT_cancel_estimate
 from .operators.estimate_body import PAREBODY_OT_estimate_body
 from .operators.import_result import PAREBODY_OT_import_result
+from .operators.occlusion_sensitivity import PAREBODY_OT_occlusion_sensitivity
 from .overlay_frames import KINDS
 from .overlay_planes import overlay_planes
 from .preferences import ADDON_PACKAGE, checkpoint_path, smpl_path
@@ -108,6 +109,7 @@ class PAREBODY_PT_body(BodyPanel, bpy.types.Panel):
         elif job.message:
             draw_message(layout, context, job.message, "INFO")
         layout.separator()
+        layout.operator(PAREBODY_OT_occlusion_sensitivity.bl_idname, icon="MOD_MASK")
         row = layout.row(align=True)
         row.operator(PAREBODY_OT_import_result.bl_idname, icon="IMPORT")
         row.operator("preferences.addon_show", text="", icon="PREFERENCES").module = ADDON_PACKAGE

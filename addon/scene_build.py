@@ -35,6 +35,7 @@ BODY_REACH_M = 1.0  # a joint lies at most about this far behind the body's orig
 
 # Custom properties of the built collection: which body and which estimator made it (shown in its properties).
 BODY_PROPERTY, MODEL_PROPERTY = "pare_body_model", "pare_estimator"
+RESULT_PROPERTY = "pare_result"  # the result file the collection was built from (Occlusion Sensitivity reads it)
 
 
 @dataclass(frozen=True)
@@ -155,4 +156,6 @@ def import_result_file(context: bpy.types.Context, result_path: str | Path, smpl
     (see `body_model_for`). Raises UserError."""
     result = read_result(result_path, include_maps=False)
     model = body_model_for(result.meta, smpl_path, how_to_give_smpl)
-    return build_scene(context, result, model, name or f"PARE {Path(result_path).stem}", options)
+    report = build_scene(context, result, model, name or f"PARE {Path(result_path).stem}", options)
+    bpy.data.collections[report.collection][RESULT_PROPERTY] = str(Path(result_path).resolve())
+    return report

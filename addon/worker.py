@@ -69,11 +69,12 @@ def start_child(command: list[str], clock: Callable[[], float] = time.monotonic)
 
 
 class Worker:
-    """A running `inference estimate`: poll its events, then ask for the outcome."""
+    """A running `python -m inference` command (estimate, sensitivity) with `--progress json`: poll its events,
+    then ask for the outcome."""
 
-    def __init__(self, python: str, job: EstimateJob, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, python: str, command: list[str], clock: Callable[[], float] = time.monotonic) -> None:
         self.python = python
-        self.process = start_child(worker_command(python, job), clock)
+        self.process = start_child(command, clock)
         self.log: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self.error_event: dict | None = None
 
@@ -133,7 +134,7 @@ def worker_failure(python: str, code: int, error_event: dict | None, details: st
 
 def start_worker(python: str, job: EstimateJob, clock: Callable[[], float] = time.monotonic) -> Worker:
     """Start the worker; poll it with `Worker.poll` from a timer."""
-    return Worker(python, job, clock)
+    return Worker(python, worker_command(python, job), clock)
 
 
 def run_worker(python: str, job: EstimateJob, on_event: Callable[[dict], None]) -> None:

@@ -1,4 +1,4 @@
-"""`python -m inference estimate ...`: the command line of the inference worker.
+"""`python -m inference estimate ...` (and `sensitivity ...`): the command line of the inference worker.
 
 Users and the Blender add-on's worker run the same command. `--progress json` prints one JSON object per line
 on stdout (start / progress / done / error) for the add-on to poll; the default prints human text on stderr.
@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 from contract.errors import UserError
 from contract.options import ESTIMATE_OPTIONS, CommandLineParser, add_arguments, values_of
 from contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, encode_event, make_event
+from .sensitivity.command import add_parser as add_sensitivity_parser, run as run_sensitivity
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(est, ESTIMATE_OPTIONS)
     est.add_argument("--progress", default="text", choices=("text", "json", "none"),
                      help="text on stderr, JSON lines on stdout (for the Blender worker), or nothing")
+    add_sensitivity_parser(commands)
     return parser
 
 
@@ -74,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = _reporter(_progress_mode(argv))
     try:
         args = build_parser().parse_args(argv)
-        _estimate(args, report)
+        {"estimate": _estimate, "sensitivity": run_sensitivity}[args.command](args, report)
     except UserError as error:
         report(make_event("error", message=str(error), kind="user"))
         return EXIT_USER_ERROR
