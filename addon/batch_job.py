@@ -22,6 +22,7 @@ from ..contract.options import ESTIMATE_OPTIONS, SCENE_OPTIONS, CommandLineParse
 from ..contract.result_file import read_result
 from ..contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, PYTHON_ENV, SMPL_ENV
 from . import overlay_frames, preview, scene_build
+from .batch_sensitivity import map_sensitivity, parse_frames
 from .interpreter import InterpreterSearch, candidate_interpreters, not_found_message
 from .retarget.bone_maps import check_spec
 from .retarget.export import check_export_path
@@ -49,6 +50,9 @@ def build_parser() -> CommandLineParser:
                              "one person the copy keeps the name OBJECT); see docs/retargeting.md")
     parser.add_argument("--bone-map", default="auto",
                         help="with --retarget: auto, rigify, mixamo, ue5, smpl or a MAP.json (default: auto)")
+    parser.add_argument("--sensitivity", metavar="FRAME[,FRAME...]",
+                        help="occlusion sensitivity of every person in these source frames (docs/sensitivity.md): "
+                             "maps in <output name>_sensitivity/, shown on the bodies and over the footage")
     parser.add_argument("--export", type=Path, action="append", default=[], metavar="OUT.fbx|OUT.bvh|OUT.glb",
                         help="export each person's motion (the retargeted rig with --retarget, else the SMPL rig); "
                              "one file per person (one person: exactly this path, else OUT_person_<i>); may be "
@@ -148,6 +152,7 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str
         overlays = stack.enter_context(removed_afterwards(hidden_temporary(output, "_overlays")))
         motion = {path: stack.enter_context(removed_afterwards(hidden_temporary(path, "_motion")))
                   for path in args.export}
+        maps = stack.enter_context(removed_afterwards(hidden_temporary(output, "_sensitivity")))
         blend = stack.enter_context(removed_afterwards(hidden_temporary(output, ".blend")))
         picture = stack.enter_context(removed_afterwards(hidden_temporary(args.preview, ".png"))) \
             if args.preview else None
@@ -159,19 +164,25 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str
             folder.mkdir()
         exported = retarget_and_export(bpy.context, report.collection, args.retarget, args.bone_map,
                                        [folder / path.name for path, folder in motion.items()])
+        if args.sensitivity:
+            report.warnings += map_sensitivity(bpy.context, report.collection, result, maps,
+                                               parse_frames(args.sensitivity), worker_python(args),
+                                               args.checkpoint, args.smpl)
         preview.make_renderable(bpy.context.scene)
         final_overlays = output.with_name(f"{output.stem}_overlays")
-        if sequences:  # the images point at the final folder before the .blend is saved
-            for image in bpy.data.images:
-                image.filepath = image.filepath.replace(str(overlays), str(final_overlays))
+        final_maps = output.with_name(f"{output.stem}_sensitivity")
+        for image in bpy.data.images:  # the images point at the final folders before the .blend is saved
+            image.filepath = image.filepath.replace(str(overlays), str(final_overlays)).replace(
+                str(maps), str(final_maps))
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False)
         seconds = preview.render_preview(bpy.context.scene, picture, report.middle_frame) if picture else None
         os.replace(blend, output)
         if picture:
             os.replace(picture, args.preview)
-        if sequences:
-            shutil.rmtree(final_overlays, ignore_errors=True)
-            os.replace(overlays, final_overlays)
+        for temporary, final in ((overlays, final_overlays), (maps, final_maps)):
+            if temporary.is_dir():
+                shutil.rmtree(final, ignore_errors=True)
+                os.replace(temporary, final)
         finals = [path.parent.parent / path.name for path in exported]  # out of each hidden `_motion` folder
         for path, final in zip(exported, finals):
             os.replace(path, final)
@@ -185,6 +196,8 @@ def main(arguments: list[str]) -> int:
         if args.preview:
             args.preview = checked_file(args.preview, ".png", "--preview")
         args.export = [check_export_path(path) for path in args.export]
+        if args.sensitivity:
+            parse_frames(args.sensitivity)
         if args.retarget:
             parse_retarget_spec(args.retarget)
             check_spec(args.bone_map)

@@ -36,6 +36,7 @@ BODY_REACH_M = 1.0  # a joint lies at most about this far behind the body's orig
 # Custom properties of the built collection: which body and which estimator made it (shown in its properties).
 BODY_PROPERTY, MODEL_PROPERTY = "pare_body_model", "pare_estimator"
 RESULT_PROPERTY = "pare_result"  # the result file the collection was built from (Occlusion Sensitivity reads it)
+FRAME_START_PROPERTY = "pare_frame_start"  # the scene frame of source frame 0 in this collection
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def build_scene(context: bpy.types.Context, result: Result, model: SMPLModelData
         report.collection = collection.name
         collection[BODY_PROPERTY] = report.body
         collection[MODEL_PROPERTY] = meta.model
+        collection[FRAME_START_PROPERTY] = options.frame_start
         for index, track in enumerate(result.persons):
             _build_person(context, index, track, model, collection, options)
         farthest = max((_farthest_depth(track) for track in result.persons), default=0.0)

@@ -62,3 +62,4 @@ def test_bad_retarget_or_export_arguments_write_nothing(tmp_path):
                          cwd=tmp_path)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
         assert not out.exists()
+

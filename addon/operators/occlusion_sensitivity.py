@@ -22,7 +22,7 @@ from ...contract.errors import UserError
 from ...contract.result_file import read_result
 from ...contract.smpl_file import STANDIN_NAME
 from ..preferences import checkpoint_path, chosen_python, smpl_path
-from ..scene_build import RESULT_PROPERTY
+from ..scene_build import FRAME_START_PROPERTY, RESULT_PROPERTY
 from ..sensitivity_build import add_sensitivity, read_sensitivity
 from ..worker import Worker, WorkerError
 
@@ -52,12 +52,12 @@ def scene_camera(body: bpy.types.Object) -> bpy.types.Object:
     raise UserError(f"{body.name}'s collection has no camera: import the result again to get one")
 
 
-def source_frame(armature: bpy.types.Object, first_source_frame: int, scene_frame: int) -> int:
-    """The source frame shown at `scene_frame`: the person's first key sits at their first source frame."""
-    action = armature.animation_data.action if armature.animation_data else None
-    if action is None:
-        raise UserError(f"{armature.name} has no animation to tell which source frame is shown")
-    return scene_frame - round(action.frame_range[0]) + first_source_frame
+def source_frame(body: bpy.types.Object, scene_frame: int) -> int:
+    """The source frame shown at `scene_frame`, by the start frame the person's collection was built with."""
+    starts = [c[FRAME_START_PROPERTY] for c in body.users_collection if FRAME_START_PROPERTY in c]
+    if not starts:
+        raise UserError(f"{body.name}'s collection does not say its start frame: import the result again")
+    return scene_frame - int(starts[0])
 
 
 def sensitivity_command(python: str, source: str, output: Path, frame: int, box_xywh: np.ndarray, patch: float,
@@ -95,7 +95,9 @@ class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
                           description="Step between square positions in crop pixels")
     joints: StringProperty(name="Joints", default="",
                            description="SMPL joints to map one by one (e.g. left_wrist,head; empty: the mean)")
-    # For batch.py, which has its own command-line choices; empty: the add-on's preferences.
+    # For batch.py, which has its own command-line choices and output folder; empty: the add-on's preferences,
+    # and `<result>_sensitivity/` beside the result.
+    output_folder: StringProperty(options={"HIDDEN", "SKIP_SAVE"})
     python: StringProperty(options={"HIDDEN", "SKIP_SAVE"})
     checkpoint: StringProperty(options={"HIDDEN", "SKIP_SAVE"})
     smpl: StringProperty(options={"HIDDEN", "SKIP_SAVE"})
@@ -107,7 +109,7 @@ class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
         return selected_person(context.active_object) is not None
 
     def _start(self, context) -> None:
-        index, armature, body = selected_person(context.active_object)
+        index, _, body = selected_person(context.active_object)
         path = bpy.path.abspath(self.result_path) if self.result_path else next(
             (c.get(RESULT_PROPERTY) for c in body.users_collection if c.get(RESULT_PROPERTY)), "")
         if not path:
@@ -116,7 +118,7 @@ class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
         if index >= len(result.persons):
             raise UserError(f"{Path(path).name} holds {len(result.persons)} person(s), not person {index}")
         track = result.persons[index]
-        frame = source_frame(armature, int(track.frame[0]), context.scene.frame_current)
+        frame = source_frame(body, context.scene.frame_current)
         rows = np.flatnonzero(track.frame == frame)
         if len(rows) == 0:
             raise UserError(f"Person {index} was not estimated in source frame {frame}: go to a frame where they are")
@@ -129,7 +131,8 @@ class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
             raise UserError(f"This result was estimated with {result.meta.model}: set its checkpoint in the "
                             "add-on's preferences")
         smpl = (self.smpl or smpl_path(context)) if result.meta.body_model != STANDIN_NAME else None
-        self._output = Path(path).with_name(f"{Path(path).stem}_sensitivity") / f"person{index}_frame{frame}.npz"
+        folder = Path(self.output_folder or Path(path).with_name(f"{Path(path).stem}_sensitivity"))
+        self._output = folder / f"person{index}_frame{frame}.npz"
         self._output.parent.mkdir(parents=True, exist_ok=True)
         self._body, self._camera = body, scene_camera(body)
         self._scene_frame = context.scene.frame_current
