@@ -84,7 +84,8 @@ except RuntimeError as error:
 out["unchanged_after_failure"] = state() == before
 scene_build.animate_person = real
 out["import"] = sorted(bpy.ops.pare_body.import_result(filepath=result, smpl_path=smpl))
-fcurves = bpy.data.objects["person_0"].animation_data.action.layers[0].strips[0].channelbags[0].fcurves
+action = bpy.data.objects["person_0"].animation_data.action  # slotted actions from Blender 4.4, else legacy
+fcurves = action.layers[0].strips[0].channelbags[0].fcurves if hasattr(action, "layers") else action.fcurves
 out["armature_frames"] = sorted({int(p.co[0]) for fc in fcurves if fc.data_path.startswith("pose.")
                                  for p in fc.keyframe_points})
 out["hidden_from"] = [p.co[0] for fc in fcurves if fc.data_path == "hide_render" for p in fc.keyframe_points

@@ -10,7 +10,7 @@ import addon_harness  # noqa: F401  (first: sets BLENDER_USER_RESOURCES before b
 import bpy
 import numpy as np
 
-from test_retarget import FRAMES, MEASURED, mixamo_rig, reimported_joints, write_result
+from test_retarget import FRAMES, MEASURED, action_fcurves, mixamo_rig, reimported_joints, write_result
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -37,8 +37,7 @@ def test_batch_retargets_onto_an_appended_rig_and_exports_each_format(tmp_path):
 
     bpy.ops.wm.open_mainfile(filepath=str(out / "shot.blend"))
     rig = bpy.data.objects["Mixamo"]  # one person: the copy keeps the name
-    paths = {fcurve.data_path for bag in rig.animation_data.action.layers[0].strips[0].channelbags
-             for fcurve in bag.fcurves}
+    paths = {fcurve.data_path for fcurve in action_fcurves(rig.animation_data.action, rig)}
     assert any(path.startswith('pose.bones["mixamorig:LeftArm"]') for path in paths)
     assert not [c for bone in rig.pose.bones for c in bone.constraints]
     bones = list(MEASURED["Mixamo"].values())
