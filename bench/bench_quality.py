@@ -1,0 +1,232 @@
+"""Motion quality against ground truth: the estimator run on rendered clips whose every joint is known.
+
+The clips (`bench/quality_data/`, made by `tools/make_quality_clips.py`) show the stand-in body performing
+real motion capture, filmed by a known camera. Each is estimated with `python -m inference estimate` exactly
+as a user would (the known focal length passed), and its result compared with the truth
+(`bench/quality_metrics.py` says what each figure means). Estimators: the keypoint fit (no licensed file),
+always; PARE with `--checkpoint` (and `--smpl`); PARE with rule-filled weights (`--rule-weights`, a plumbing
+check only: such weights estimate nothing).
+
+    python bench/bench_quality.py [--clips walk,turn] [--checkpoint CKPT [--smpl SMPL]] [--rule-weights]
+                                  [--write-readme]
+
+`--write-readme` replaces the "Motion quality" section of bench/README.md with today's table.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
+
+from quality_metrics import (ALL_JOINTS, LIMB_JOINTS, absolute_mpjpe, acceleration_error,  # noqa: E402
+                             jitter, joints_on_person, pa_mpjpe, root_aligned_mpjpe, to_world)
+
+DATA = ROOT / "bench" / "quality_data"
+README = ROOT / "bench" / "README.md"
+HEADING = "## Motion quality"
+ON_PERSON_FRACTION = 0.5  # a body overlaps its person when at least half its joints land on the person
+COLUMNS = ("estimator", "clip", "bodies", "coverage", "PA limbs", "PA all", "RA limbs", "RA all", "abs all",
+           "accel", "jitter (truth)", "off-person", "s")
+
+
+@dataclass(frozen=True)
+class Estimator:
+    name: str
+    arguments: tuple[str, ...]
+
+
+def read_truth(path: Path) -> dict:
+    """A clip's truth file as a dict of arrays, its meta decoded and its person masks unpacked (T, H, W)."""
+    with np.load(path, allow_pickle=False) as stored:
+        truth = {key: stored[key] for key in stored.files}
+    truth["meta"] = json.loads(str(truth["meta"]))
+    truth["mask"] = np.unpackbits(truth.pop("mask_bits"), axis=-1, count=truth["meta"]["image_width"]).astype(bool)
+    return truth
+
+
+def read_bodies(path: Path) -> list[dict[str, np.ndarray]]:
+    """Each person of a result file (frame, joints3d, joints2d), read with numpy as docs/result_format.md
+    shows, so the benchmark measures any version of the estimator that writes the format."""
+    with np.load(path, allow_pickle=False) as result:
+        meta = json.loads(str(result["meta"]))
+        return [{key: result[f"person_{p}/{key}"] for key in ("frame", "joints3d", "joints2d")}
+                for p in meta["persons"]]
+
+
+def _person_frames(bodies: list[dict[str, np.ndarray]], masks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Which estimated body stands for the person in each frame: of the bodies with joints in that frame,
+    the one with most joints on the person's mask, if at least ON_PERSON_FRACTION of them are. A track that
+    broke in two is followed across the break. Returns (frames, body index, row in that body) sorted by
+    frame, and the number of body-frames off the person (any body, ghosts included)."""
+    best = np.full(len(masks), -1)
+    row = np.full(len(masks), -1)
+    score = np.full(len(masks), ON_PERSON_FRACTION - 1e-9)
+    off_person = 0
+    for index, body in enumerate(bodies):
+        on_person = joints_on_person(body["joints2d"], masks[body["frame"]])
+        off_person += int((on_person < ON_PERSON_FRACTION).sum())
+        better = on_person > score[body["frame"]]
+        best[body["frame"][better]], row[body["frame"][better]] = index, np.flatnonzero(better)
+        score[body["frame"][better]] = on_person[better]
+    frames = np.flatnonzero(best >= 0)
+    return frames, best[frames], row[frames], off_person
+
+
+def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, float]:
+    """The figures of one result against one clip's truth, over the frames where a body stands on the person
+    (`_person_frames`); motion figures only inside runs of frames followed by the same body."""
+    masks = truth["mask"]
+    seen = np.flatnonzero(masks.any(axis=(1, 2)))
+    frames, body_of_frame, row, off_person = _person_frames(bodies, masks)
+    figures = {"bodies": float(len(bodies)), "coverage": len(np.intersect1d(frames, seen)) / max(len(seen), 1),
+               "off-person": float(off_person)}
+    if not len(frames):
+        return figures
+    camera_points = np.stack([bodies[b]["joints3d"][r] for b, r in zip(body_of_frame, row)])
+    predicted = to_world(camera_points, truth["camera_rotation"][frames], truth["camera_translation"][frames])
+    actual = truth["joints_world"][frames]
+    # A change of body breaks a run just as a missing frame does: shift later frames apart at each change.
+    timeline = frames + 2 * np.concatenate([[0], np.cumsum(np.diff(body_of_frame) != 0)])
+    figures.update({
+        "PA limbs": pa_mpjpe(predicted, actual, LIMB_JOINTS), "PA all": pa_mpjpe(predicted, actual, ALL_JOINTS),
+        "RA limbs": root_aligned_mpjpe(predicted, actual, LIMB_JOINTS),
+        "RA all": root_aligned_mpjpe(predicted, actual, ALL_JOINTS),
+        "abs all": absolute_mpjpe(predicted, actual, ALL_JOINTS),
+        "accel": acceleration_error(predicted, actual, timeline),
+        "jitter": jitter(predicted, timeline), "truth jitter": jitter(actual, timeline),
+    })
+    return figures
+
+
+def estimate(clip: Path, truth: dict, estimator: Estimator, output: Path) -> float:
+    """Run the estimator's command line on the clip; the seconds it took. Raises with its message on failure."""
+    command = [sys.executable, "-m", "inference", "estimate", "--input", str(clip), "--output", str(output),
+               "--focal-length", str(truth["meta"]["focal_length_px"]), "--progress", "none", *estimator.arguments]
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("PARE_BODY_CHECKPOINT", "PARE_BODY_SMPL")}
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{estimator.name} on {clip.name} failed ({done.returncode}): {done.stderr.strip()}")
+    return time.perf_counter() - started
+
+
+def _cell(figures: dict[str, float], column: str) -> str:
+    if column == "coverage":
+        return f"{figures['coverage']:.0%}"
+    if column == "jitter (truth)":
+        return f"{figures['jitter']:.1f} ({figures['truth jitter']:.1f})" if "jitter" in figures else "-"
+    if column in ("bodies", "off-person", "s"):
+        return f"{figures[column]:.0f}"
+    value = figures.get(column, float("nan"))
+    return "-" if np.isnan(value) else f"{value:.0f}" if column != "accel" else f"{value:.1f}"
+
+
+def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
+    for estimator, clip, figures in rows:
+        cells = [estimator, clip] + [_cell(figures, column) for column in COLUMNS[2:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def readme_section(rows: list[tuple[str, str, dict[str, float]]], clips: list[dict]) -> str:
+    """The README's "Motion quality" section: how the figures are made, what they mean, and today's table."""
+    listing = "\n".join(f"* `{meta['clip']}`: {meta['what']} ({meta['frames']} frames, capture "
+                        f"`{meta['motion']}`)" for meta in clips)
+    return f"""{HEADING}
+
+`python bench/bench_quality.py --write-readme` (about a minute on two cores for the keypoint fit, three
+more with `--rule-weights`) runs `python -m inference estimate` on each clip of `bench/quality_data/` (made
+by `tools/make_quality_clips.py`: the stand-in body in clothes performing real motion capture in a textured
+room, filmed by a known camera, every joint's 3D truth known; see `bench/quality_data/README.md`) with the
+clip's focal length, and compares the result's 24 joints with the truth. Add `--checkpoint CKPT
+[--smpl SMPL]` for PARE, `--rule-weights` for PARE with rule-filled weights (a plumbing check only).
+
+{listing}
+
+Columns: `bodies` estimated (1 expected; more when a track breaks or a ghost appears), `coverage` = frames
+where a body stands on the person (at least half its joints on the person's mask; of several, the one with
+most) / frames the person is in; joint errors in mm over those frames: `PA` = after a per-frame similarity
+alignment, `RA` = pelvises made equal (world frame), `abs` = in the world as placed by the known camera
+(depth and size count); `limbs` = the 12 limb joints (hips, knees, ankles, shoulders, elbows, wrists),
+`all` = the 24 joints; `accel` = acceleration error (mm/frame^2, pelvis-relative), `jitter` = mean jerk (mm/frame^3,
+pelvis-relative) with the truth's own in brackets, both only inside runs of consecutive frames on one body;
+`off-person` = frames of any body with fewer than half its joints on the person's mask; `s` = seconds for
+the whole estimate.
+
+Measured {datetime.date.today().isoformat()}:
+
+{table(rows)}
+"""
+
+
+def write_readme(section: str) -> None:
+    """Replace the "Motion quality" section of bench/README.md (up to the next `## ` heading), or append it."""
+    text = README.read_text() if README.is_file() else ""
+    start = text.find(HEADING)
+    if start < 0:
+        README.write_text(text.rstrip("\n") + "\n\n" + section)
+        return
+    following = text.find("\n## ", start + len(HEADING))
+    rest = text[following + 1:] if following >= 0 else ""
+    README.write_text(text[:start] + section + ("\n" + rest if rest else ""))
+
+
+def estimators(args: argparse.Namespace, scratch: Path) -> list[Estimator]:
+    chosen = [Estimator("keypoint fit", ())]
+    if args.checkpoint:
+        chosen.append(Estimator("PARE", ("--checkpoint", str(args.checkpoint),
+                                         *(("--smpl", str(args.smpl)) if args.smpl else ()))))
+    if args.rule_weights:
+        from weight_rule import write_lightning_checkpoint
+        checkpoint = scratch / "pare_rule_weights.ckpt"
+        write_lightning_checkpoint(checkpoint, "pare_hrnet32_state_dict.tsv")
+        chosen.append(Estimator("PARE, rule-filled weights (plumbing)", ("--checkpoint", str(checkpoint))))
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", default="", help="comma-separated clip names (default: all in quality_data)")
+    parser.add_argument("--checkpoint", type=Path, help="a PARE checkpoint: adds PARE to the table")
+    parser.add_argument("--smpl", type=Path, help="the SMPL file for --checkpoint (default: the stand-in body)")
+    parser.add_argument("--rule-weights", action="store_true", help="adds PARE with rule-filled weights")
+    parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
+    args = parser.parse_args(argv)
+    paths = sorted(DATA.glob("*_truth.npz"))
+    if args.clips:
+        paths = [DATA / f"{name}_truth.npz" for name in args.clips.split(",")]
+    rows, clips = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        for estimator in estimators(args, Path(scratch)):
+            for path in paths:
+                truth = read_truth(path)
+                clip = path.with_name(path.name.replace("_truth.npz", ".mp4"))
+                output = Path(scratch) / f"{clip.stem}.npz"
+                seconds = estimate(clip, truth, estimator, output)
+                figures = {**evaluate(read_bodies(output), truth), "s": seconds}
+                rows.append((estimator.name, truth["meta"]["clip"], figures))
+                print(table(rows[-1:]).splitlines()[-1], flush=True)
+                if estimator.name == "keypoint fit":
+                    clips.append(truth["meta"])
+    print(table(rows))
+    if args.write_readme:
+        write_readme(readme_section(rows, clips))
+        print(f"written to {README}")
+
+
+if __name__ == "__main__":
+    main()
