@@ -1,4 +1,5 @@
-"""`python -m inference estimate ...` (and `sensitivity ...`): the command line of the inference worker.
+"""`python -m inference estimate ...` (and `estimate-many ...`, `sensitivity ...`): the inference worker's
+command line.
 
 Users and the Blender add-on's worker run the same command. `--progress json` prints one JSON object per line
 on stdout (start / progress / done / error) for the add-on to poll; the default prints human text on stderr.
@@ -17,6 +18,7 @@ from typing import Callable, Sequence
 from contract.errors import UserError
 from contract.options import ESTIMATE_OPTIONS, CommandLineParser, add_arguments, values_of
 from contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, encode_event, make_event
+from .many_clips import add_parser as add_many_clips_parser, run as run_many_clips
 from .sensitivity.command import add_parser as add_sensitivity_parser, run as run_sensitivity
 
 
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(est, ESTIMATE_OPTIONS)
     est.add_argument("--progress", default="text", choices=("text", "json", "none"),
                      help="text on stderr, JSON lines on stdout (for the Blender worker), or nothing")
+    add_many_clips_parser(commands)
     add_sensitivity_parser(commands)
     return parser
 
@@ -76,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = _reporter(_progress_mode(argv))
     try:
         args = build_parser().parse_args(argv)
-        {"estimate": _estimate, "sensitivity": run_sensitivity}[args.command](args, report)
+        {"estimate": _estimate, "estimate-many": run_many_clips, "sensitivity": run_sensitivity}[args.command](
+            args, report)
     except UserError as error:
         report(make_event("error", message=str(error), kind="user"))
         return EXIT_USER_ERROR
