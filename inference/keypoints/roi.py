@@ -19,6 +19,12 @@ import numpy as np
 
 #: MediaPipe's enlargement of the alignment square (`RectTransformationCalculator` scale_x = scale_y = 1.25).
 ROI_SCALE = 1.25
+#: A standing person's box is about this many times as tall as it is wide; a box the image's bottom edge cuts
+#: off that is squatter than this holds only the upper part of a body (`completed_box`).
+STANDING_ASPECT = 2.5
+#: A box ending this close to the image's bottom edge (a fraction of the image height) counts as cut off by it:
+#: detector boxes stop a few pixels short of the edge (3.6 px of 512 on the astronaut portrait).
+CUT_OFF_MARGIN = 0.02
 #: The angle at which the hips -> body-circle direction should point, 90 degrees = straight up.
 _TARGET_ANGLE = np.pi / 2
 
@@ -50,6 +56,23 @@ def roi_from_box(box_xywh: np.ndarray, scale: float = ROI_SCALE) -> Roi:
     if not (w > 0 and h > 0):
         raise ValueError(f"box must have a positive width and height, got {box_xywh}")
     return Roi(x + w / 2.0, y + h / 2.0, scale * max(w, h))
+
+
+def completed_box(box_xywh: np.ndarray, image_height: int) -> np.ndarray:
+    """(4,) person box (x, y, w, h) -> the same box, or, when the image's bottom edge cuts it off and it is
+    squatter than a standing body, the box extended downward to a standing body's proportions.
+
+    The landmark model assumes a whole body in its crop: given only a waist-up view centred in the crop, it
+    squeezes hips, knees and ankles into the visible torso (on the astronaut portrait the hips land at mid-chest
+    and the knees over the stomach). With the box completed, the visible part sits where a whole body's upper
+    part would, and the model puts the unseen joints below the frame with low presence, where the fit leaves
+    them to its pose prior. A box that reaches the edge and is already as tall as a standing body is left as
+    it is, and so is every box clear of the edge.
+    """
+    x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64))
+    if y + h < (1.0 - CUT_OFF_MARGIN) * image_height or h >= STANDING_ASPECT * w:
+        return np.array([x, y, w, h])
+    return np.array([x, y, w, STANDING_ASPECT * w])
 
 
 def roi_from_alignment_points(centre_xy: np.ndarray, circle_xy: np.ndarray, scale: float = ROI_SCALE) -> Roi:

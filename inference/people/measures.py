@@ -2,13 +2,15 @@
 
 PARE needs the 224x224 crop of the square box; the keypoint backend (and PARE refinement) needs BlazePose's
 33 landmarks from the tight box. Both are cut from the frame while it is in hand, so frames are decoded once.
-A person the landmark model does not see gets NaN landmarks with zero confidence; the fit ignores them.
+A person the landmark model does not see gets NaN landmarks with zero confidence; the fit ignores them. A box
+the image's bottom edge cuts off is completed to a whole body's proportions first (`roi.completed_box`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..crop import crop_person
+from ..keypoints.roi import completed_box
 
 NUM_LANDMARKS = 33
 LANDMARK_KEYS = ("landmarks_image", "landmarks_confidence", "landmarks_world")
@@ -33,7 +35,7 @@ class PersonMeasures:
         if self.crops:
             out["crop"] = crop_person(image, square_cxcywh)
         if self.landmark_model is not None:
-            found = self.landmark_model.landmarks(image, box_xywh)
+            found = self.landmark_model.landmarks(image, completed_box(box_xywh, image.shape[0]))
             if found is None:
                 out["landmarks_image"] = np.full((NUM_LANDMARKS, 2), np.nan, np.float32)
                 out["landmarks_confidence"] = np.zeros(NUM_LANDMARKS, np.float32)
