@@ -50,7 +50,7 @@ def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measu
         for track_id, box, detected in people.boxes(index, image):
             box = np.asarray(box, dtype=np.float64)
             square = square_box(box, people.margin)
-            sample = measures.measure(image, box, square)
+            sample = measures.measure(image, box, square, (track_id, index))
             sample["detected"] = np.asarray(detected)
             yield index, track_id, _xywh(square), sample
         yield index, -1, np.zeros(4), None

@@ -191,6 +191,7 @@ def test_without_licensed_files_the_keypoint_backend_fits_the_stand_in(tmp_path)
     from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
     from inference.image_io import read_image_rgb
     from inference.keypoints.blazepose_landmarks import LandmarkModel
+    from inference.keypoints.roi import completed_box
     from inference.people.detector import PersonDetector
     from contract.smpl_file import read_body_model
 
@@ -212,7 +213,8 @@ def test_without_licensed_files_the_keypoint_backend_fits_the_stand_in(tmp_path)
         result["person_0/joints3d"].astype(np.float64), meta["focal_length_px"], 512, 512), atol=1e-3)
     # The rig's limb joints land on the person's landmarks.
     image = read_image_rgb(photo)
-    landmarks = LandmarkModel.load().landmarks(image, PersonDetector.load().detect(image)[0, :4])
+    box = completed_box(PersonDetector.load().detect(image)[0, :4], image.shape[0])  # cut off at the knees
+    landmarks = LandmarkModel.load().landmarks(image, box)
     names = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_hip", "right_hip"]
     seen = [n for n in names if landmarks.confidence[BLAZEPOSE_LANDMARK_NAMES.index(n)] > 0.5]
     assert len(seen) >= 4

@@ -25,7 +25,8 @@ import numpy as np
 from contract.errors import UserError
 from ..image_io import check_rgb_image
 from . import decode
-from .roi import Roi, crop_to_image, image_to_crop_affine, roi_from_box, rotate_to_image_axes, to_pixel_centre_affine
+from .roi import (Roi, crop_to_image, image_to_crop_affine, roi_from_alignment_points, roi_from_box,
+                  rotate_to_image_axes, to_pixel_centre_affine)
 
 MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "models" / "pose_landmark_full.tflite"
 #: The network's input side in pixels.
@@ -46,6 +47,7 @@ class Landmarks:
     world: np.ndarray  # (33, 3) metres, origin at the hips' centre, x right, y down, z away from the camera
     score: float  # 0..1 pose presence: that the crop holds a person
     roi: Roi  # the region the network saw
+    next_roi: Roi  # where the body is now, from its hips' centre and enclosing circle: the next frame's region
 
     @property
     def confidence(self) -> np.ndarray:
@@ -103,9 +105,10 @@ class LandmarkModel:
         if raw.score < self.min_score:
             return None
         body = slice(0, decode.BODY_POINTS)
+        centre, circle = crop_to_image(raw.unit_xy[[decode.HIP_CENTRE_POINT, decode.BODY_CIRCLE_POINT]], roi)
         return Landmarks(image=crop_to_image(raw.unit_xy[body], roi), visibility=raw.visibility[body],
                          presence=raw.presence[body], world=rotate_to_image_axes(raw.world[body], roi),
-                         score=raw.score, roi=roi)
+                         score=raw.score, roi=roi, next_roi=roi_from_alignment_points(centre, circle))
 
     def _run(self, crop: np.ndarray) -> decode.CropLandmarks:
         """(S, S, 3) uint8 crop -> decoded network output."""
