@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -18,10 +17,13 @@ from typing import Any, Iterator
 import bpy
 
 from ..contract.errors import UserError
+from ..contract.file_checks import output_file, regular_file, writable_folder
+from ..contract.stale_files import remove_stale, temporary_path
 from ..contract.options import ESTIMATE_OPTIONS, SCENE_OPTIONS, CommandLineParser, add_arguments, values_of
 from ..contract.result_file import read_result
 from ..contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, PYTHON_ENV, SMPL_ENV
 from . import overlay_frames, preview, scene_build
+from .batch_guards import interrupts_deferred, interrupts_recorded, writing
 from .batch_sensitivity import map_sensitivity, parse_frames
 from .interpreter import InterpreterSearch, candidate_interpreters, not_found_message
 from .retarget.bone_maps import check_spec
@@ -64,26 +66,27 @@ def build_parser() -> CommandLineParser:
 
 
 def checked_file(path: Path, suffix: str, option: str) -> Path:
-    """The absolute path of an output file, its name checked before any work is done."""
-    path = path.expanduser().resolve()
-    if path.suffix.lower() != suffix:
-        raise UserError(f"{option} must end in {suffix}, got {path.name}")
-    return path
+    """The absolute path of an output file, its name checked before any work is done (`output_file`)."""
+    return output_file(path, suffix, option)
 
 
 @contextlib.contextmanager
 def output_folders(files: list[Path]) -> Iterator[None]:
-    """The folders of `files`, created when missing (`out/` on a first run) and removed again, if still
-    empty, when the run fails: a failed run leaves nothing behind."""
+    """The folders of `files`, created when missing (`out/` on a first run), checked to be writable, and
+    removed again, if still empty, when the run fails: a failed run leaves nothing behind. Temporaries of these
+    files that a killed run left there are removed (`contract.stale_files`)."""
     created = []
-    for folder in dict.fromkeys(file.parent for file in files):
-        missing = [parent for parent in (folder, *folder.parents) if not parent.exists()]
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UserError(f"Cannot create the output folder {folder} ({error.strerror})") from None
-        created += missing
     try:
+        for folder in dict.fromkeys(file.parent for file in files):
+            missing = [parent for parent in (folder, *folder.parents) if not parent.exists()]
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise UserError(f"Cannot create the output folder {folder} ({error.strerror})") from None
+            created += missing
+            writable_folder(folder, "the outputs")
+        for file in files:
+            remove_stale(file.parent, temporary_prefix(file))
         yield
     except BaseException:
         for folder in sorted(created, key=lambda path: len(path.parts), reverse=True):
@@ -92,8 +95,13 @@ def output_folders(files: list[Path]) -> Iterator[None]:
         raise
 
 
+def temporary_prefix(beside: Path) -> str:
+    return f".{beside.stem}.partial-"
+
+
 def hidden_temporary(beside: Path, suffix: str) -> Path:
-    return beside.with_name(f".{beside.stem}.{secrets.token_hex(4)}.tmp{suffix}")
+    """`.<stem>.partial-<pid>-<random><suffix>` beside the file it becomes."""
+    return temporary_path(beside.parent, temporary_prefix(beside), suffix)
 
 
 @contextlib.contextmanager
@@ -156,7 +164,10 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str
         blend = stack.enter_context(removed_afterwards(hidden_temporary(output, ".blend")))
         picture = stack.enter_context(removed_afterwards(hidden_temporary(args.preview, ".png"))) \
             if args.preview else None
-        sequences = write_overlays(args, result, overlays) if args.overlays else ()
+        kept = stack.enter_context(removed_afterwards(hidden_temporary(args.keep_result, ".npz"))) \
+            if args.keep_result else None
+        with writing(f"the overlay frames beside {output}"):
+            sequences = write_overlays(args, result, overlays) if args.overlays else ()
         options = scene_build.BuildOptions(**values_of(args, SCENE_OPTIONS), overlays=sequences)
         report = scene_build.import_result_file(bpy.context, result, args.smpl, options, name=name,
                                                 how_to_give_smpl=f"pass --smpl or set ${SMPL_ENV}")
@@ -174,11 +185,18 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str
         for image in bpy.data.images:  # the images point at the final folders before the .blend is saved
             image.filepath = image.filepath.replace(str(overlays), str(final_overlays)).replace(
                 str(maps), str(final_maps))
-        bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False)
-        seconds = preview.render_preview(bpy.context.scene, picture, report.middle_frame) if picture else None
+        with writing(f"the scene {output}"), interrupts_deferred():
+            bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False)
+        with writing(f"the preview {args.preview}"), interrupts_deferred():
+            seconds = preview.render_preview(bpy.context.scene, picture, report.middle_frame) if picture else None
+        if kept:
+            with writing(f"the result {args.keep_result}"):
+                shutil.copyfile(result, kept)
         os.replace(blend, output)
         if picture:
             os.replace(picture, args.preview)
+        if kept:
+            os.replace(kept, args.keep_result)
         for temporary, final in ((overlays, final_overlays), (maps, final_maps)):
             if temporary.is_dir():
                 shutil.rmtree(final, ignore_errors=True)
@@ -190,11 +208,23 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str
 
 
 def main(arguments: list[str]) -> int:
+    with interrupts_recorded():
+        return run_job(arguments)
+
+
+def run_job(arguments: list[str]) -> int:
     try:
         args = build_parser().parse_args(arguments)
         output = checked_file(args.output, ".blend", "--output")
         if args.preview:
             args.preview = checked_file(args.preview, ".png", "--preview")
+        if args.keep_result and args.from_result is not None:
+            raise UserError("--keep-result keeps the result of an estimate: use it with --input, not "
+                            "--from-result")
+        if args.keep_result:
+            args.keep_result = checked_file(args.keep_result, ".npz", "--keep-result")
+        if args.input is not None and args.python:
+            regular_file(args.python, "--python interpreter")
         args.export = [check_export_path(path) for path in args.export]
         if args.sensitivity:
             parse_frames(args.sensitivity)
@@ -204,15 +234,14 @@ def main(arguments: list[str]) -> int:
         unknown = set(args.overlays) - set(overlay_frames.KINDS)
         if unknown:
             raise UserError(f"--overlays takes attention and/or segmentation, not {', '.join(sorted(unknown))}")
-        with output_folders([output, *args.export] + ([args.preview] if args.preview else [])):
+        extra_outputs = [path for path in (args.preview, args.keep_result) if path]
+        with output_folders([output, *args.export, *extra_outputs]):
             if args.from_result is not None:
                 report, seconds, exported = build(args, args.from_result, output, f"PARE {args.from_result.stem}")
             else:
                 with removed_afterwards(hidden_temporary(output, ".npz")) as result:
                     estimate(args, result)
                     report, seconds, exported = build(args, result, output, f"PARE {Path(args.input).stem}")
-                    if args.keep_result:
-                        shutil.copyfile(result, args.keep_result)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

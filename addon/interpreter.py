@@ -16,12 +16,14 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from typing import Callable
 
 from ..contract.worker_protocol import PYTHON_ENV
 from .background_process import BackgroundProcess
 from .worker import PACKAGE_ROOT, WorkerError, start_child
 
 PROBE_CODE = "import torch, inference.estimate_job"
+PROBE_TIMEOUT_S = 120.0  # importing torch from a cold disk takes seconds; a probe that hangs is stopped
 VENV_FOLDER = "venv"  # inside the extension's user folder
 
 
@@ -49,14 +51,17 @@ def probe_command(python: str) -> list[str]:
 
 class InterpreterSearch:
     """Probe candidates one after the other without blocking: call `step()` until it returns True, then read
-    `found` (an interpreter path or None) and `rejected` (path -> reason)."""
+    `found` (an interpreter path or None) and `rejected` (path -> reason). A probe still running after
+    PROBE_TIMEOUT_S (by `clock`) is killed and its interpreter rejected."""
 
-    def __init__(self, candidates: list[str]) -> None:
+    def __init__(self, candidates: list[str], clock: Callable[[], float] = time.monotonic) -> None:
         self.pending = list(candidates)
         self.found: str | None = None
         self.rejected: dict[str, str] = {}
         self._current: tuple[str, BackgroundProcess] | None = None
         self._output: list[str] = []
+        self._clock = clock
+        self._give_up_at = 0.0
 
     def step(self) -> bool:
         if self._current is None:
@@ -68,9 +73,15 @@ class InterpreterSearch:
             except WorkerError as error:
                 self.rejected[python] = str(error)
             self._output = []
+            self._give_up_at = self._clock() + PROBE_TIMEOUT_S
             return False
         python, process = self._current
         self._output += process.lines()
+        if not process.finished and self._clock() > self._give_up_at:
+            process.kill()
+            self._current = None
+            self.rejected[python] = f"it did not answer within {PROBE_TIMEOUT_S:.0f} s (stopped)"
+            return False
         if not process.finished:
             return False
         self._current = None

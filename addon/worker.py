@@ -22,6 +22,8 @@ from .background_process import BackgroundProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds inference/ (the repository or the extension)
 LOG_TAIL_LINES = 20
+START_TIMEOUT_S = 120.0  # from launch to the worker's `start` event: an interpreter that hangs is stopped
+POLL_S = 0.05  # `Worker.events`' wait between polls
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Worker:
         self.process = start_child(command, clock)
         self.log: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self.error_event: dict | None = None
+        self._clock = clock
+        self._start_by: float | None = clock() + START_TIMEOUT_S  # None once the `start` event came
 
     def _events(self, lines) -> list[dict]:
         events = []
@@ -90,17 +94,29 @@ class Worker:
                 continue
             if event["event"] == "error":
                 self.error_event = event
+            if event["event"] == "start":
+                self._start_by = None
             events.append(event)
         return events
 
     def poll(self) -> list[dict]:
-        """Events printed since the last poll; never waits."""
-        return self._events(self.process.lines())
+        """Events printed since the last poll; never waits. WorkerError (after killing it) when the worker has
+        not started within START_TIMEOUT_S."""
+        events = self._events(self.process.lines())
+        if self._start_by is not None and self.process.returncode is None and self._clock() > self._start_by:
+            self.process.kill()
+            raise WorkerError(f"The inference interpreter {self.python} did not start the estimator within "
+                              f"{START_TIMEOUT_S:.0f} s, so it was stopped: check that `{self.python} -m "
+                              f"inference --help` works there, or choose another Python.", "\n".join(self.log))
+        return events
 
     def events(self) -> Iterator[dict]:
-        """Every event until the worker ends, waiting for each."""
-        for line in self.process.all_lines():
-            yield from self._events([line])
+        """Every event until the worker ends, waiting for each (polling, so the start timeout holds here too)."""
+        while not self.finished:
+            events = self.poll()
+            yield from events
+            if not events:
+                time.sleep(POLL_S)
 
     @property
     def finished(self) -> bool:

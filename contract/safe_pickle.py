@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import math
 import pickle
 import types
 import zipfile
@@ -25,8 +26,10 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import UnsafeFileError, UserError
+from .file_checks import regular_file
 
 _LATIN1_NAMES = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"}
+MAX_ALLOCATION_BYTES = 8 << 30  # one array or bytes object a file may ask for (SMPL's largest is ~40 MB)
 
 
 class _StandInMeta(type):
@@ -111,8 +114,21 @@ def _encode(text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes
     return text.encode("latin-1", errors)
 
 
+def _bounded(nbytes: int, what: str) -> None:
+    """A file may make data, not ask for terabytes of memory: refuse allocations over MAX_ALLOCATION_BYTES."""
+    if nbytes > MAX_ALLOCATION_BYTES:
+        raise UnsafeFileError(f"it asks for {what} of {nbytes:,} bytes, more than any model needs")
+
+
+def _array_bytes(shape: Any, dtype: Any) -> int:
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    return math.prod(int(n) for n in dims) * np.dtype(dtype).itemsize
+
+
 def _bytes_like(factory: type) -> Callable[..., Any]:
     def build(source: Any = b"", encoding: str | None = None, errors: str = "strict") -> Any:
+        if isinstance(source, int):  # bytes(n) is n zero bytes: data never needs that
+            _bounded(source, f"a {factory.__name__} object")
         if encoding is None:
             return factory(source)
         _check_codec(encoding)
@@ -126,6 +142,14 @@ def _defaultdict(default_factory: Any = None, *rest: Any) -> collections.default
     return collections.defaultdict(safe, *rest)
 
 
+class _BoundedArray(np.ndarray):
+    """What a file gets for `numpy.ndarray`: calling it makes a plain ndarray, of a bounded size."""
+
+    def __new__(cls, shape: Any, dtype: Any = float, *args: Any, **kwargs: Any) -> np.ndarray:
+        _bounded(_array_bytes(shape, dtype), "an array")
+        return np.ndarray(shape, dtype, *args, **kwargs)
+
+
 def _numpy_globals() -> dict[tuple[str, str], Any]:
     """numpy's array / dtype / scalar rebuilders under their numpy-1 (`core`) and numpy-2 (`_core`) names."""
     try:  # numpy 2; numpy 1.26 has only a partial `numpy._core`
@@ -133,9 +157,13 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
     except ImportError:
         from numpy.core import multiarray, numeric
 
-    found: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    def reconstruct(cls: Any, shape: Any, dtype: Any) -> np.ndarray:
+        _bounded(_array_bytes(shape, dtype), "an array")
+        return multiarray._reconstruct(np.ndarray if cls is _BoundedArray else cls, shape, dtype)
+
+    found: dict[tuple[str, str], Any] = {("numpy", "ndarray"): _BoundedArray, ("numpy", "dtype"): np.dtype}
     for package in ("numpy.core", "numpy._core"):
-        found[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        found[(f"{package}.multiarray", "_reconstruct")] = reconstruct
         found[(f"{package}.multiarray", "scalar")] = multiarray.scalar
         found[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
     return found
@@ -146,7 +174,7 @@ def allowed_globals() -> dict[tuple[str, str], Any]:
     """(module, name) -> the object a file may name; everything here only builds data when called (torch's
     tensor rebuilders are added by `inference.torch_pickle` for checkpoints)."""
     found: dict[tuple[str, str], Any] = {("builtins", t.__name__): t for t in (
-        dict, list, tuple, set, frozenset, int, float, complex, bool, slice, range, object)}
+        dict, list, tuple, set, frozenset, int, float, complex, bool, slice, object)}
     found[("builtins", "bytes")] = _bytes_like(bytes)
     found[("builtins", "bytearray")] = _bytes_like(bytearray)
     found[("_codecs", "encode")] = _encode
@@ -185,15 +213,13 @@ class SafeUnpickler(pickle.Unpickler):
 
 # What reading a damaged or foreign file raises inside pickle / torch / zipfile.
 _UNREADABLE = (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, TypeError, KeyError,
-               AttributeError, IndexError, zipfile.BadZipFile, UnicodeDecodeError, OSError)
+               AttributeError, IndexError, zipfile.BadZipFile, UnicodeDecodeError, OSError, MemoryError,
+               RecursionError, OverflowError)
 
 
 def existing_file(path: str | Path, what: str) -> Path:
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise UserError(f"The {what} {path} does not exist.")
-    if path.is_dir():
-        raise UserError(f"The {what} {path} is a folder, not a file.")
+    """`path` if it is a non-empty regular file (never a pipe or device, which would block or never end)."""
+    path = regular_file(path, what)
     if path.stat().st_size == 0:
         raise UserError(f"The {what} {path} is empty (0 bytes); download it again.")
     return path

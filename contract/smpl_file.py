@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from .archive_limits import check_archive_sizes
 from .errors import UnsafeFileError, UserError
+from .file_checks import regular_file
 from .licensed_files import GET_SMPL
 from .safe_pickle import StandIn, load_pickle
 from .skeleton import NUM_FACES, NUM_JOINTS, NUM_POSE_BASIS, NUM_VERTICES
@@ -139,7 +141,7 @@ def _model_file(path: Path) -> Path:
     if not path.is_dir():
         if not path.exists():
             raise UserError(f"The SMPL model file {path} does not exist. {GET_SMPL}")
-        return path
+        return regular_file(path, "SMPL model file")
     for folder in (path, path / "smpl"):
         for name in MODEL_FILE_NAMES:
             if (folder / name).is_file():
@@ -151,11 +153,12 @@ def _model_file(path: Path) -> Path:
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
+            check_archive_sizes(path, archive.files, "SMPL model file")
             return {key: archive[key] for key in archive.files}
     except ValueError as exc:  # object arrays (would need pickle) or not an npz at all
         raise UserError(f"The SMPL model file {path} could not be read as plain arrays ({exc}). "
                         f"{GET_SMPL}") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, MemoryError) as exc:
         raise UserError(f"The SMPL model file {path} is damaged or not an .npz ({exc}). {GET_SMPL}") from None
 
 

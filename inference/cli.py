@@ -16,6 +16,7 @@ import traceback
 from typing import Callable, Sequence
 
 from contract.errors import UserError
+from contract.file_checks import output_file, writable_folder
 from contract.options import ESTIMATE_OPTIONS, CommandLineParser, add_arguments, values_of
 from contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, encode_event, make_event
 from .many_clips import add_parser as add_many_clips_parser, run as run_many_clips
@@ -52,6 +53,9 @@ def _reporter(mode: str) -> Callable[[dict], None]:
 
 
 def _estimate(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
+    output = output_file(args.output, ".npz", "--output")  # before the work: not a folder, a writable one
+    if output.parent.is_dir():
+        writable_folder(output.parent, "--output")
     from .estimate_job import run_estimate
 
     report(make_event("start", input=args.input, output=args.output))
@@ -60,6 +64,14 @@ def _estimate(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
                             make_event("progress", stage=stage, done=done, total=total)))
     report(make_event("done", output=str(args.output), frames=meta["frame_count"], model=meta["model"],
                       body_model=meta["body_model"]))
+
+
+def resource_problem(error: OSError | MemoryError) -> str:
+    """One line for a fault of the machine the job ran on."""
+    if isinstance(error, MemoryError):
+        return "Out of memory: try a lower --batch-size, a --frame-range or a --stride"
+    where = f" ({error.filename})" if error.filename else ""
+    return f"The system refused an operation: {error.strerror or error}{where}"
 
 
 def _raise_cancel(signum: int, frame: object) -> None:
@@ -87,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         report(make_event("error", message="Cancelled; nothing was written.", kind="cancelled"))
         return EXIT_CANCELLED
+    except (OSError, MemoryError) as error:  # the machine, not the code: a full disk, a lost mount, no memory
+        report(make_event("error", message=f"{resource_problem(error)}; nothing was written.", kind="user"))
+        return EXIT_USER_ERROR
     except Exception as error:  # a bug, not the user's fault: keep the traceback for the report
         report(make_event("error", message=f"Internal error: {error!r}", kind="internal",
                           traceback=traceback.format_exc()))

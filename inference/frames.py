@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from contract.errors import UserError
+from contract.file_checks import regular_file
 from contract.options import OPTIONS, check_frame_range, check_value
 from .image_io import IMAGE_SUFFIXES, read_image_rgb
 
@@ -92,6 +93,7 @@ def open_frames(path: str | Path, frame_range: FrameRange = FrameRange()) -> Fra
     path = Path(path)
     if not path.exists():
         raise UserError(f"Input not found: {path}")
+    regular_file(path, "input", folder_ok=True)  # a pipe or device would block or never end
     if path.is_dir():
         files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
                        key=lambda p: natural_key(p.name))
@@ -111,8 +113,17 @@ def _still_source(path: Path, kind: str, files: list[Path], frame_range: FrameRa
     indices = frame_range.indices(len(files))
     if len(indices) == 0:
         raise UserError(f"The frame range selects none of the {len(files)} image(s) in {path}")
-    first = read_image_rgb(files[indices[0]])
-    return FrameSource(path, kind, first.shape[1], first.shape[0], None, indices, len(files), files)
+    for position, index in enumerate(indices):  # the first readable image sets the sequence's size
+        try:
+            first = read_image_rgb(files[index])
+        except UserError as error:
+            if kind == "image":
+                raise
+            log.warning("skipping frame %d: %s", index, error)
+            continue
+        return FrameSource(path, kind, first.shape[1], first.shape[0], None, indices[position:], len(files), files)
+    raise UserError(f"None of the {len(indices)} selected image(s) in {path} could be read (see the warnings "
+                    "above): they are damaged or not images")
 
 
 def _video_source(path: Path, frame_range: FrameRange) -> FrameSource:

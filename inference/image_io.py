@@ -18,9 +18,13 @@ import cv2
 import numpy as np
 
 from contract.errors import UserError
+from contract.file_checks import regular_file
 
 #: File name endings (lower case) that are treated as still images.
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+#: Largest image file read (a 16-bit 16K x 16K TIFF is 1.5 GiB); larger files are refused, not read whole.
+MAX_IMAGE_FILE_BYTES = 2 << 30
 
 #: Grey level that transparent pixels are composited over. 128 is close to the ImageNet mean
 #: (124, 116, 104) that the network input subtracts, so a transparent background becomes an almost-zero,
@@ -58,6 +62,10 @@ def _read_bytes(path: Path) -> bytes:
         raise UserError(f"Image not found: {path}")
     if path.is_dir():
         raise UserError(f"Expected an image file but {path} is a folder.")
+    regular_file(path, "image")  # a pipe or device would block or never end
+    if path.stat().st_size > MAX_IMAGE_FILE_BYTES:
+        raise UserError(f"Cannot read image {path}: {path.stat().st_size / 2**30:.1f} GiB is more than any photo "
+                        f"({MAX_IMAGE_FILE_BYTES / 2**30:.0f} GiB at most).")
     try:
         data = path.read_bytes()
     except OSError as error:

@@ -6,19 +6,32 @@ long clip with several people never holds all its maps in RAM; the result writer
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from contract.result_file import MAP_ARRAYS as MAP_KEYS
+from contract.stale_files import remove_stale, temporary_path
+
+
+SPILL_PREFIX = ".pare-body-maps-"
 
 
 class TrackStore:
-    """Append rows per track id; read each track back as whole arrays. Use as a context manager."""
+    """Append rows per track id; read each track back as whole arrays. Use as a context manager.
 
-    def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="pare-body-maps-")
+    The spill folder `.pare-body-maps-<pid>-<random>` lives in `folder` (best the output's folder, where a user
+    looks; the system's temporary folder when None). A job that was killed cannot remove it, so each new store
+    removes the folders of that name there whose process is gone and that are over an hour old
+    (`contract.stale_files`)."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        parent = Path(tempfile.gettempdir()) if folder is None else Path(folder)
+        remove_stale(parent, SPILL_PREFIX)
+        self._folder = temporary_path(parent, SPILL_PREFIX)
+        self._folder.mkdir()
         self._columns: dict[int, dict[str, list[np.ndarray]]] = {}
         self._frames: dict[int, list[int]] = {}
         self._box: dict[int, list[np.ndarray]] = {}
@@ -31,7 +44,7 @@ class TrackStore:
         self.close()
 
     def close(self) -> None:
-        self._folder.cleanup()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def track_ids(self) -> list[int]:
         return sorted(self._frames)
@@ -75,4 +88,4 @@ class TrackStore:
         return np.memmap(path, dtype=np.float16, mode="r", shape=shape)
 
     def _map_path(self, track_id: int, key: str) -> Path:
-        return Path(self._folder.name) / f"track{track_id}_{key}.f16"
+        return self._folder / f"track{track_id}_{key}.f16"

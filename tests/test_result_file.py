@@ -14,6 +14,8 @@ from inference.camera import project_points
 from contract.errors import UserError
 from contract.result_file import (FORMAT_NAME, PERSON_ARRAYS, PersonTrack, ResultMeta, person_key, read_result,
                                    write_result)
+from contract.result_checks import ROTATION_ARRAYS
+from hostile_files import rotations  # tests/: proper random rotations
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -23,6 +25,9 @@ def make_track(frames, maps: bool = True, seed: int = 0) -> PersonTrack:
     n = len(frames)
     values = {spec.name: rng.standard_normal((n, *spec.trailing_shape)).astype(spec.dtype)
               for spec in PERSON_ARRAYS if spec.name != "frame" and (maps or spec.dtype is not np.float16)}
+    for name in ROTATION_ARRAYS:  # readers refuse matrices that are not rotations, and bodies behind the camera
+        values[name] = rotations(rng, values[name].shape[:-2]).astype(np.float32)
+    values["cam_t"][:, 2] = np.abs(values["cam_t"][:, 2]) + 2.0
     return PersonTrack(frame=np.asarray(frames, dtype=np.int64), **values)
 
 

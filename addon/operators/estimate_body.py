@@ -18,6 +18,8 @@ from typing import Callable
 import bpy
 
 from ...contract.errors import UserError
+from ...contract.file_checks import regular_file
+from ...contract.options import SCENE_OPTIONS, checked_values
 from ..active_run import active_run, set_active_run
 from ..estimate_run import CANCELLED, DONE, Build, EstimateRun, RunPlan
 from ..option_properties import estimate_values, scene_values
@@ -55,11 +57,15 @@ def plan_from_settings(context: bpy.types.Context) -> RunPlan:
     input_path = Path(bpy.path.abspath(settings.input_path))
     if not input_path.exists():
         raise UserError(f"The input {input_path} does not exist.")
+    regular_file(input_path, "input", folder_ok=True)  # a pipe or device would block the worker for good
     checkpoint = checkpoint_path(context)
     prefs = addon_preferences(context)
     options = {**estimate_values(settings), "checkpoint": checkpoint,
                "smpl": smpl_path(context, settings.body_model), "device": prefs.device if prefs else None}
     options["refine"] = options["refine"] and checkpoint is not None  # greyed out in the panel without PARE
+    # Every value checked before a run folder or a worker exists (scripts can set fields past the UI limits).
+    checked_values(options)
+    checked_values(scene_values(settings), SCENE_OPTIONS)
     kinds = settings.overlay_kinds()
     python = chosen_python(context)
     return RunPlan(job=EstimateJob(input=str(input_path), output="", options=options), python=python,
@@ -95,7 +101,11 @@ def start_run(context: bpy.types.Context, clock: Callable[[], float] = time.mono
     job.error = job.message = ""
     try:
         plan = plan_from_settings(context)
-        run = EstimateRun(plan, scene_builder(context, plan), clock)
+        try:
+            run = EstimateRun(plan, scene_builder(context, plan), clock)
+        except OSError as error:  # the run folder cannot be made (a read-only project folder, a full disk)
+            raise UserError(f"Cannot make the run folder {plan.run_folder} ({error.strerror or error}): save "
+                            f"the .blend in a folder you can write to.") from None
     except UserError as error:
         job.error = str(error)
         raise

@@ -12,6 +12,7 @@ import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from ...contract.errors import UserError
+from ...contract.options import SCENE_OPTIONS, checked_values
 from ...contract.worker_protocol import SMPL_ENV
 from ..preferences import addon_preferences
 from ..scene_build import BuildOptions, import_result_file
@@ -44,9 +45,10 @@ class PAREBODY_OT_import_result(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def execute(self, context):
-        options = BuildOptions(frame_start=self.frame_start, pose_correctives=self.pose_correctives)
         smpl = bpy.path.abspath(self.smpl_path) if self.smpl_path else None
         try:
+            options = BuildOptions(**checked_values({"frame_start": self.frame_start,
+                                                     "pose_correctives": self.pose_correctives}, SCENE_OPTIONS))
             report = import_result_file(context, bpy.path.abspath(self.filepath), smpl, options,
                                         how_to_give_smpl=f"choose SMPL_NEUTRAL.pkl in the import options or the "
                                                          f"add-on's preferences, or set ${SMPL_ENV}")
