@@ -1,5 +1,7 @@
-"""Keys one person's motion: bone quaternions, the pelvis location (root motion), pose-corrective keys, and
-when the person is seen at all (visibility, so no body stands frozen where its person is not)."""
+"""Keys one person's motion: bone quaternions, the pelvis location (root motion), pose-corrective keys, when
+the person is seen at all (visibility, so no body stands frozen where its person is not), and for a grounded
+result the foot contact (custom properties the animator can see and edit) and the unlocked motion kept as a
+second action beside the foot-locked one."""
 from __future__ import annotations
 
 import bpy
@@ -7,6 +9,7 @@ import numpy as np
 
 from .body_mesh import pose_key_names
 from .keyframes import NewFCurve, key_channels, new_action, write_keys
+from .world_motion import CONTACT_PROPERTIES, RigMotion
 from .rig_math import bone_rotations, pose_corrective_weights, root_locations
 from ..contract.presence import presence_spans, visibility_keys
 from ..contract.skeleton import JOINT_NAMES
@@ -21,25 +24,52 @@ def key_visibility(new_fcurve: NewFCurve, frames: np.ndarray, first_frame: int) 
         write_keys(new_fcurve(path, 0, "visibility"), keys, hidden, interpolation="CONSTANT")
 
 
-def animate_person(armature: bpy.types.Object, body: bpy.types.Object, rest_frames: np.ndarray,
-                   rest_root_joint: np.ndarray, frames: np.ndarray, pose_rotmat: np.ndarray,
-                   cam_t: np.ndarray, first_frame: int) -> None:
-    """Key every frame of one person.
+def add_contact_properties(armature: bpy.types.Object) -> None:
+    """The foot-contact custom properties (0..1, probability the foot point is planted) on a person's rig."""
+    for name in CONTACT_PROPERTIES:
+        armature[name] = 0.0
+        armature.id_properties_ui(name).update(min=0.0, max=1.0, soft_min=0.0, soft_max=1.0,
+                                               description="probability that this foot point is planted")
 
-    rest_frames (24, 3, 3) bone rest axes; rest_root_joint (3,) the pelvis in SMPL's frame; frames (n,) scene
-    frames; pose_rotmat (n, 24, 3, 3) and cam_t (n, 3) from the result; first_frame: the scene frame of source
-    frame 0. The body's pose-corrective keys are keyed only where it has them.
-    """
-    frames = np.asarray(frames, dtype=np.float64)
-    quats = bone_rotations(pose_rotmat, rest_frames)
-    new_fcurve = new_action(armature, f"{armature.name} motion")
+
+def _key_motion(new_fcurve: NewFCurve, rest_frames: np.ndarray, rest_root_joint: np.ndarray, frames: np.ndarray,
+                first_frame: int, pose_rotmat: np.ndarray, cam_t: np.ndarray, contact: np.ndarray | None) -> None:
+    """Key one motion into one action: visibility, bone rotations, root location and the contact properties."""
     key_visibility(new_fcurve, frames, first_frame)
-    key_visibility(new_action(body, f"{body.name} visibility"), frames, first_frame)
+    quats = bone_rotations(pose_rotmat, rest_frames)
     for joint, name in enumerate(JOINT_NAMES):
         key_channels(new_fcurve, f'pose.bones["{name}"].rotation_quaternion', name, frames, quats[:, joint])
     root = JOINT_NAMES[0]
     key_channels(new_fcurve, f'pose.bones["{root}"].location', root, frames,
                  root_locations(cam_t, rest_root_joint, rest_frames[0]))
+    if contact is not None:
+        for column, name in enumerate(CONTACT_PROPERTIES):
+            write_keys(new_fcurve(f'["{name}"]', 0, "foot contact"), frames, contact[:, column])
+
+
+def animate_person(armature: bpy.types.Object, body: bpy.types.Object, rest_frames: np.ndarray,
+                   rest_root_joint: np.ndarray, frames: np.ndarray, pose_rotmat: np.ndarray,
+                   cam_t: np.ndarray, first_frame: int, contact: np.ndarray | None = None,
+                   unlocked: RigMotion | None = None) -> None:
+    """Key every frame of one person.
+
+    rest_frames (24, 3, 3) bone rest axes; rest_root_joint (3,) the pelvis in SMPL's frame; frames (n,) scene
+    frames; pose_rotmat (n, 24, 3, 3) and cam_t (n, 3) the motion shown, as rig_math reads them; first_frame:
+    the scene frame of source frame 0; contact (n, 4) foot-contact probabilities (CONTACT_PROPERTIES order),
+    keyed as the rig's custom properties; unlocked: the motion before foot locking, keyed into a second action
+    "<rig> motion (unlocked)" kept with a fake user (assign it to the rig to see it). The body's pose-corrective
+    keys are keyed only where it has them.
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    if contact is not None:
+        add_contact_properties(armature)
+    if unlocked is not None:  # made first, so the shown motion's action is the one left assigned
+        _key_motion(new_action(armature, f"{armature.name} motion (unlocked)"), rest_frames, rest_root_joint,
+                    frames, first_frame, unlocked.pose_rotmat, unlocked.cam_t, contact)
+        armature.animation_data.action.use_fake_user = True
+    _key_motion(new_action(armature, f"{armature.name} motion"), rest_frames, rest_root_joint, frames, first_frame,
+                pose_rotmat, cam_t, contact)
+    key_visibility(new_action(body, f"{body.name} visibility"), frames, first_frame)
     shape_keys = body.data.shape_keys
     names = pose_key_names()
     if shape_keys is None or names[0] not in shape_keys.key_blocks:

@@ -1,5 +1,7 @@
 """One result file -> one collection: per person a keyframed armature with its skinned body, a matched camera
-and the footage behind the bodies.
+and the footage behind the bodies; for a grounded result (docs/grounding.md) all in its Z-up world, with a
+ground plane at Z = 0, foot contact on each rig, foot-locked motion (the unlocked one kept) and the camera
+where it was, animated if it turned.
 
 The body is the one the result was computed with (its meta's `body_model`): a pose and shape fitted to the
 project's stand-in body mean another thing on SMPL's mesh, and the other way round. So a stand-in result is
@@ -25,11 +27,13 @@ from .body_mesh import build_body_mesh, has_pose_correctives
 from .camera_build import build_camera
 from .camera_math import camera_settings, footage_plane_depth
 from .footage import add_footage, load_footage
+from .ground_build import add_ground
 from .overlay_frames import OverlaySequence
 from .overlay_planes import add_overlay_planes
 from .rig_animation import animate_person
 from .rollback import rollback_on_failure
 from .smpl_rest import SMPLArrays, median_betas, rest_joints
+from .world_motion import blender_camera_matrices, ground_extent, is_grounded, person_motions
 
 BODY_REACH_M = 1.0  # a joint lies at most about this far behind the body's origin (outstretched arm)
 
@@ -88,14 +92,23 @@ def _set_timing(scene: bpy.types.Scene, result: Result, options: BuildOptions) -
 
 
 def _build_person(context: bpy.types.Context, index: int, track: PersonTrack, model: SMPLArrays,
-                  collection: bpy.types.Collection, options: BuildOptions) -> None:
+                  collection: bpy.types.Collection, options: BuildOptions, grounded: bool) -> None:
     betas = median_betas(track.betas)
     joints = rest_joints(model, betas)
     armature, rest_frames = build_armature(context, f"person_{index}", model, joints, collection)
     correctives = options.pose_correctives and has_pose_correctives(model)  # the stand-in's are all zero
     body = build_body_mesh(f"person_{index}_body", model, betas, armature, collection, correctives)
+    shown, unlocked = person_motions(track, joints[0], grounded)
     animate_person(armature, body, rest_frames, joints[0], options.frame_start + track.frame,
-                   track.pose_rotmat, track.cam_t, options.frame_start)
+                   shown.pose_rotmat, shown.cam_t, options.frame_start, track.foot_contact if grounded else None,
+                   unlocked)
+
+
+def _add_ground(result: Result, collection: bpy.types.Collection, name: str) -> None:
+    """The ground plane under everybody's path and the camera (a grounded result's floor is Z = 0)."""
+    spots = [track.world_transl[:, :2] for track in result.persons] + [result.world.camera_to_world[:, :2, 3]]
+    centre, size = ground_extent(np.concatenate(spots))
+    add_ground(collection, f"{name} ground", centre, size)
 
 
 def build_scene(context: bpy.types.Context, result: Result, model: SMPLModelData, name: str,
@@ -113,12 +126,17 @@ def build_scene(context: bpy.types.Context, result: Result, model: SMPLModelData
         collection[BODY_PROPERTY] = report.body
         collection[MODEL_PROPERTY] = meta.model
         collection[FRAME_START_PROPERTY] = options.frame_start
+        grounded = is_grounded(result)
         for index, track in enumerate(result.persons):
-            _build_person(context, index, track, model, collection, options)
+            _build_person(context, index, track, model, collection, options, grounded)
         farthest = max((_farthest_depth(track) for track in result.persons), default=0.0)
         depth = footage_plane_depth(farthest)
         settings = camera_settings(meta.focal_length_px, meta.image_width, meta.image_height)
-        camera = build_camera(scene, f"{name} camera", settings, depth, collection)
+        poses = blender_camera_matrices(result.world.camera_to_world) if grounded else None
+        camera = build_camera(scene, f"{name} camera", settings, depth, collection, poses,
+                              options.frame_start + result.world.camera_frame if grounded else None)
+        if grounded:
+            _add_ground(result, collection, name)
         size = (meta.image_width, meta.image_height)
         image, offset = load_footage(meta.source, size, report.warnings)
         if image is not None:

@@ -27,7 +27,7 @@ PANEL, ADVANCED = "panel", "advanced"  # where the sidebar shows an option: its 
 @dataclass(frozen=True)
 class Option:
     """One option. `kind` is bool, int, float or str; a bool is a flag that flips `default` (`--no-<name>` when
-    the default is True). `minimum` is inclusive, `above` exclusive. `syntax` checks a str value's form (raises
+    the default is True). `minimum` and `maximum` are inclusive. `syntax` checks a str value's form (raises
     UserError). `env` names an environment variable that supplies the default. `panel` says where the Blender
     sidebar shows it (None: only on the command line, or composed from several panel fields)."""
 
@@ -38,7 +38,6 @@ class Option:
     label: str = ""
     choices: tuple[str, ...] = ()
     minimum: float | None = None
-    above: float | None = None
     maximum: float | None = None
     syntax: Callable[[str], None] | None = None
     env: str | None = None
@@ -82,6 +81,17 @@ def check_frame_range(text: str) -> None:
         raise UserError(f"--frame-range {text!r} is empty: END must be greater than START")
 
 
+_FLOOR_ANGLE = r"\s*(pitch|roll)\s*=\s*[-+]?(\d+\.?\d*|\.\d+)\s*"
+
+
+def check_floor(text: str) -> None:
+    """`auto`, `level`, or `pitch=P[,roll=R]` in degrees (inference.grounding.floor.parse_floor_hint reads it)."""
+    if text.strip().lower() not in ("auto", "level") and \
+            not re.fullmatch(f"{_FLOOR_ANGLE}(,{_FLOOR_ANGLE})?", text.lower()):
+        raise UserError(f"--floor {text!r} is not understood: use auto, level, or pitch=DEG[,roll=DEG] (the "
+                        "camera's downward pitch and roll in degrees), e.g. --floor pitch=15")
+
+
 def check_person(text: str) -> None:
     """`all`, `most-visible`, or track ids like `0,2`."""
     if text not in ("all", "most-visible") and not re.fullmatch(r"\d+(,\d+)*", text.replace(" ", "")):
@@ -117,11 +127,20 @@ ESTIMATE_OPTIONS: tuple[Option, ...] = (
            help="person crops per network batch"),
     Option("precision", str, "fp32", choices=("fp32", "bf16", "fp16"), label="Precision", panel=ADVANCED,
            help="fp32 reproduces the official outputs; bf16 is faster on recent CPUs; fp16 needs a GPU"),
-    Option("focal_length", float, None, above=0.0, maximum=1e6, label="Focal Length (px)", panel=ADVANCED,
+    Option("focal_length", float, None, minimum=1.0, maximum=1e6, label="Focal Length (px)", panel=ADVANCED,
            help="camera focal length in pixels (default: the image diagonal, a normal lens)"),
     Option("frame_range", str, None, syntax=check_frame_range,
            help="START:END source frames, END exclusive (default: every frame)"),
     Option("stride", int, 1, minimum=1, maximum=100000, label="Stride", panel=PANEL, help="use every N-th frame"),
+    Option("floor", str, "auto", syntax=check_floor, label="Floor", panel=ADVANCED,
+           help="auto: the floor from the people's feet; level: the camera is level; pitch=P[,roll=R]: the "
+                "camera looks down P degrees, its horizon turned clockwise by R"),
+    Option("foot_lock", str, "auto", choices=("auto", "off"), label="Foot Lock", panel=ADVANCED,
+           help="auto: keep planted feet still (the unlocked motion is kept too, as a second action); off: "
+                "the unlocked motion only"),
+    Option("camera_motion", str, "auto", choices=("auto", "static"), label="Camera Motion", panel=ADVANCED,
+           help="auto: estimate a panning or handheld camera's rotation from the background (a still camera "
+                "stays exactly still); static: the camera did not move"),
 )
 
 SCENE_OPTIONS: tuple[Option, ...] = (
@@ -146,9 +165,8 @@ def check_value(option: Option, value: Any) -> Any:
     if option.kind in (int, float):
         if not math.isfinite(value):
             raise UserError(f"{option.flag} must be a finite number, got {value}")
-        too_low = (option.minimum is not None and value < option.minimum) or \
-                  (option.above is not None and value <= option.above)
-        if too_low or (option.maximum is not None and value > option.maximum):
+        if (option.minimum is not None and value < option.minimum) or \
+                (option.maximum is not None and value > option.maximum):
             raise UserError(f"{option.flag} must be {_limits(option)}, got {value}")
     if option.syntax is not None:
         option.syntax(value)
@@ -156,8 +174,7 @@ def check_value(option: Option, value: Any) -> Any:
 
 
 def _limits(option: Option) -> str:
-    low = f"at least {option.minimum:g}" if option.minimum is not None else \
-        f"more than {option.above:g}" if option.above is not None else ""
+    low = f"at least {option.minimum:g}" if option.minimum is not None else ""
     high = f"at most {option.maximum:g}" if option.maximum is not None else ""
     return " and ".join(part for part in (low, high) if part)
 

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -21,12 +20,17 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .archive_limits import check_archive_sizes
 from .errors import UserError
+from .file_checks import regular_file
+from .result_checks import MAX_PERSONS, check_meta_ranges, check_track_values
 from .skeleton import NUM_JOINTS
+from .stale_files import remove_stale, stale_pattern, temporary_path
 
 FORMAT_NAME = "pare-body-result"
 FORMAT_VERSION = 1
 MAP_SIZE = 56
+PARTIAL_RESULT = stale_pattern(r"\..+\.partial-", r"\.tmp")  # the writer's temporaries, whatever the file
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,12 @@ PERSON_ARRAYS: tuple[ArraySpec, ...] = (
     ArraySpec("joints2d", (NUM_JOINTS, 2), np.float32),
     ArraySpec("part_attention", (NUM_JOINTS, MAP_SIZE, MAP_SIZE), np.float16, required=False),
     ArraySpec("part_segmentation", (NUM_JOINTS + 1, MAP_SIZE, MAP_SIZE), np.float16, required=False),
+    # Grounded motion (docs/grounding.md), absent in results written before it: the Z-up world's body.
+    ArraySpec("foot_contact", (4,), np.float32, required=False),
+    ArraySpec("world_global_orient", (3, 3), np.float32, required=False),
+    ArraySpec("world_transl", (3,), np.float32, required=False),
+    ArraySpec("locked_pose_rotmat", (NUM_JOINTS, 3, 3), np.float32, required=False),
+    ArraySpec("locked_transl", (3,), np.float32, required=False),
 )
 MAP_ARRAYS = frozenset(spec.name for spec in PERSON_ARRAYS if spec.dtype is np.float16)
 READ_OPTIONAL = frozenset({"bbox_xywh", "pose_axis_angle", "crop_cam", "joints3d", "joints2d"})
@@ -74,6 +84,26 @@ class PersonTrack:
     joints2d: np.ndarray
     part_attention: np.ndarray | None = None
     part_segmentation: np.ndarray | None = None
+    foot_contact: np.ndarray | None = None  # (n, 4) left heel, left toe, right heel, right toe: P(planted)
+    world_global_orient: np.ndarray | None = None  # (n, 3, 3) the body's orientation in the Z-up world
+    world_transl: np.ndarray | None = None  # (n, 3) SMPL translation in the Z-up world
+    locked_pose_rotmat: np.ndarray | None = None  # (n, 24, 3, 3) foot-locked pose, [:, 0] in the world
+    locked_transl: np.ndarray | None = None  # (n, 3) SMPL translation of the foot-locked motion
+
+
+@dataclass
+class WorldPlacement:
+    """Where a grounded result's Z-up world (floor at Z = 0) and its camera are: the top-level `world/` and
+    `camera/` arrays, absent in results written before them. Camera poses use OpenCV axes (x right, y down,
+    z forward); F = 1 for a camera that did not move."""
+
+    from_camera: np.ndarray  # (4, 4) world point = from_camera @ (first camera's point, 1)
+    camera_frame: np.ndarray  # (F,) int64 source frame of each camera pose, increasing
+    camera_to_world: np.ndarray  # (F, 4, 4) camera-to-world pose
+
+
+WORLD_KEYS = {"from_camera": "world/from_camera", "camera_frame": "camera/frame",
+              "camera_to_world": "camera/to_world"}
 
 
 @dataclass
@@ -98,6 +128,7 @@ class Result:
 
     meta: ResultMeta
     persons: list[PersonTrack]
+    world: WorldPlacement | None = None  # None: the bodies are in the camera frame only
 
 
 # Turns a problem description into the exception to raise: ValueError when writing, UserError when reading.
@@ -112,7 +143,7 @@ def person_key(person: int, name: str) -> str:
 
 
 def write_result(path: str | os.PathLike[str], meta: ResultMeta | Mapping[str, Any],
-                 persons: list[PersonTrack]) -> None:
+                 persons: list[PersonTrack], world: WorldPlacement | None = None) -> None:
     """Validate and write a format-v1 result to `path` (must end in .npz), replacing any file there atomically.
 
     `meta` is a `ResultMeta` or a mapping with its field names (other keys are kept as extra meta); `format`,
@@ -139,11 +170,17 @@ def write_result(path: str | os.PathLike[str], meta: ResultMeta | Mapping[str, A
             if value is not None:
                 arrays[person_key(index, spec.name)] = value
         arrays.update(_check_person(arrays, index, meta_fields["frame_count"], strict=True, error=ValueError))
+    if world is not None:
+        arrays.update({key: getattr(world, name) for name, key in WORLD_KEYS.items()})
+        _check_world(arrays, ValueError)
     _write_atomically(target, arrays)
 
 
 def _write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    """Through `.<name>.partial-<pid>-<random>.tmp` beside `target`; those a killed writer left in that folder
+    are removed by the next write there (`stale_files`)."""
+    remove_stale(target.parent, PARTIAL_RESULT)
+    temporary = temporary_path(target.parent, f".{target.name}.partial-", ".tmp")
     try:
         with open(temporary, "xb") as stream:  # a file object, so numpy does not append '.npz' to the name
             np.savez_compressed(stream, **arrays)
@@ -162,17 +199,21 @@ def read_result(path: str | os.PathLike[str], include_maps: bool = True) -> Resu
     With `include_maps=False` the large attention / segmentation maps are not loaded (left None).
     Arrays come back with the dtypes of `PERSON_ARRAYS`.
     """
-    source = Path(path)
-    if not source.is_file():
-        raise UserError(f"Result file not found: {source}")
+    if not os.path.lexists(path):
+        raise UserError(f"Result file not found: {path}")
+    source = regular_file(path, "result file")
     if not zipfile.is_zipfile(source):
         raise UserError(f"{source} is not a PARE body result: a result is a .npz (zip) archive.")
     try:
         with np.load(source, allow_pickle=False) as archive:
+            loaded = [name for name in archive.files if include_maps or name.rsplit("/", 1)[-1] not in MAP_ARRAYS]
+            check_archive_sizes(source, loaded)
             return _read_archive(archive, source, include_maps)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, MemoryError, RecursionError,
+            NotImplementedError) as error:
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
         raise UserError(f"Cannot read result {source}: the file is damaged or not a plain numpy result "
-                        f"({error}).") from error
+                        f"({reason}).") from None
 
 
 def _read_archive(archive: Any, source: Path, include_maps: bool) -> Result:
@@ -190,9 +231,31 @@ def _read_archive(archive: Any, source: Path, include_maps: bool) -> Result:
         arrays = _check_person(arrays, index, meta_fields["frame_count"], strict=False, error=_invalid(source))
         persons.append(PersonTrack(**{spec.name: arrays.get(person_key(index, spec.name))
                                       for spec in PERSON_ARRAYS}))
+        check_track_values(persons[-1], index, _invalid(source))
     known = {name: meta_fields[name] for name in _META_FIELDS if name in meta_fields}
     extra = {k: v for k, v in meta_fields.items() if k not in _META_FIELDS + ("format", "version", "persons")}
-    return Result(meta=ResultMeta(**known, extra=extra), persons=persons)
+    world = _check_world({key: archive[key] for key in WORLD_KEYS.values() if key in names}, _invalid(source))
+    return Result(meta=ResultMeta(**known, extra=extra), persons=persons, world=world)
+
+
+def _check_world(arrays: Mapping[str, np.ndarray], error: ErrorFactory) -> WorldPlacement | None:
+    """The world / camera arrays (archive keys) checked: all or none, shapes, finite, frames increasing."""
+    present = [key for key in WORLD_KEYS.values() if key in arrays]
+    if not present:
+        return None
+    if len(present) < len(WORLD_KEYS):
+        raise error(f"{', '.join(present)} needs {', '.join(sorted(set(WORLD_KEYS.values()) - set(present)))}")
+    values = {name: np.asarray(arrays[key]) for name, key in WORLD_KEYS.items()}
+    frames, poses = values["camera_frame"], values["camera_to_world"]
+    if values["from_camera"].shape != (4, 4) or frames.ndim != 1 or not len(frames) or \
+            poses.shape != (len(frames), 4, 4):
+        raise error("world/from_camera must be (4, 4) and camera/to_world (F, 4, 4) for camera/frame (F,)")
+    if frames.dtype.kind not in "iu" or np.any(np.diff(frames) <= 0) or frames[0] < 0:
+        raise error("camera/frame must hold increasing source frame indices")
+    if not (np.isfinite(values["from_camera"]).all() and np.isfinite(poses).all()):
+        raise error("world/from_camera and camera/to_world must be finite")
+    return WorldPlacement(from_camera=values["from_camera"].astype(np.float64),
+                          camera_frame=frames.astype(np.int64), camera_to_world=poses.astype(np.float64))
 
 
 def _parse_meta(meta_array: np.ndarray, source: Path) -> dict[str, Any]:
@@ -210,6 +273,7 @@ def _parse_meta(meta_array: np.ndarray, source: Path) -> dict[str, Any]:
         raise UserError(f"{source} was written by a newer PARE Body Estimator (result format version {version}; "
                         f"this one reads version {FORMAT_VERSION}). Update the add-on to load it.")
     _check_meta(meta_fields, _invalid(source))
+    check_meta_ranges(ResultMeta(**{name: meta_fields.get(name) for name in _META_FIELDS}), _invalid(source))
     return meta_fields
 
 
@@ -243,6 +307,8 @@ def _person_count(names: set[str], meta_fields: dict[str, Any], source: Path) ->
     if listed != ids or ids != list(range(len(ids))):
         raise UserError(f"Invalid result {source}: persons must be numbered 0, 1, ... and match meta 'persons' "
                         f"(archive has {ids}, meta lists {listed}).")
+    if len(ids) > MAX_PERSONS:
+        raise UserError(f"Invalid result {source}: {len(ids)} persons, more than a scene holds ({MAX_PERSONS}).")
     return len(ids)
 
 

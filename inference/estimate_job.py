@@ -1,4 +1,5 @@
-"""The estimate job: frames -> people -> crops / landmarks -> network / landmark fit -> tracks -> result file.
+"""The estimate job: frames -> people -> crops / landmarks -> network / landmark fit -> tracks -> grounded in a
+Z-up world (floor, foot contact, locked feet, the camera's turn) -> result file.
 
 Frames stream through a background thread (decode, detect, track, crop, landmarks) while the network runs
 batches, so neither waits for the other and a long clip never sits in memory. The job writes a complete result
@@ -11,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+import cv2
 import numpy as np
 
 from .prefetch import prefetched
@@ -18,8 +20,10 @@ from .camera import default_focal_length
 from .crop import square_box
 from contract.errors import UserError
 from .crop_estimator import CropEstimator, pick_device
-from .finalize import Geometry, RawTrack, landmark_track, pare_track, trim_after_last_detection
+from .finalize import Geometry, RawTrack, ground_tracks, landmark_track, pare_track, trim_after_last_detection
 from .frames import FrameRange, FrameSource, open_frames
+from .grounding.camera_motion import CameraMotionTracker, person_mask
+from .grounding.floor import parse_floor_hint
 from .people.boxes import DetectedPeople, FixedBox, centred_box
 from .people.measures import PersonMeasures
 from contract.options import checked_values
@@ -42,12 +46,38 @@ def _xywh(box_cxcywh: np.ndarray) -> np.ndarray:
     return np.array([cx - w / 2, cy - h / 2, w, h], dtype=np.float64)
 
 
-def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measures: PersonMeasures
+# The camera's turn is followed on frames this long at most: corners and flow are as reliable there, and
+# a full-HD frame would cost several times as much.
+CAMERA_MOTION_SIDE_PX = 640
+
+
+class CameraFollower:
+    """Feeds each frame, shrunk, with its people masked out, to the camera-motion tracker (grounding)."""
+
+    def __init__(self, width: int, height: int, focal_px: float) -> None:
+        self.scale = min(1.0, CAMERA_MOTION_SIDE_PX / max(width, height))
+        self.size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
+        self.tracker = CameraMotionTracker(focal_px * self.scale)
+
+    def add(self, index: int, image_rgb: np.ndarray, boxes_xywh: list[np.ndarray]) -> None:
+        grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
+        if self.scale < 1.0:
+            grey = cv2.resize(grey, self.size, interpolation=cv2.INTER_AREA)
+        boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4) * self.scale
+        self.tracker.add(index, grey, person_mask(boxes, (grey.shape[1], grey.shape[0])))
+
+
+def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measures: PersonMeasures,
+                   camera: CameraFollower | None = None
                    ) -> Iterator[tuple[int, int, np.ndarray, dict[str, np.ndarray] | None]]:
     """(frame index, track id, square crop box xywh, measurements) per person per frame; after each frame one
-    (frame index, -1, empty, None) marker, so the consumer can count frames with nobody in them."""
+    (frame index, -1, empty, None) marker, so the consumer can count frames with nobody in them. `camera`,
+    when given, follows the camera's turn on every frame, its people masked by their boxes."""
     for index, image in source:
-        for track_id, box, detected in people.boxes(index, image):
+        found = people.boxes(index, image)
+        if camera is not None:
+            camera.add(index, image, [box for _, box, _ in found])
+        for track_id, box, detected in found:
             box = np.asarray(box, dtype=np.float64)
             square = square_box(box, people.margin)
             sample = measures.measure(image, box, square, (track_id, index))
@@ -59,9 +89,10 @@ def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measu
 def estimate_people(estimator: CropEstimator, source: FrameSource, people: FixedBox | DetectedPeople,
                     measures: PersonMeasures, store: TrackStore, batch_size: int,
                     progress: Progress | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> tuple[int, int]:
+                    should_stop: Callable[[], bool] | None = None,
+                    camera: CameraFollower | None = None) -> tuple[int, int]:
     """Measure every person of every frame into `store` (crops go through the network in batches); returns
-    how many frames were read and the index of the last one (-1 when none)."""
+    how many frames were read and the index of the last one (-1 when none). `camera`: see person_samples."""
     pending: list[tuple[int, int, np.ndarray, dict[str, np.ndarray]]] = []
     frames_read, last_index = 0, -1
 
@@ -71,7 +102,7 @@ def estimate_people(estimator: CropEstimator, source: FrameSource, people: Fixed
             store.add(track_id, index, box, {**sample, **{key: value[row] for key, value in out.items()}})
         pending.clear()
 
-    samples = person_samples(source, people, measures)
+    samples = person_samples(source, people, measures, camera)
     for index, track_id, box, sample in prefetched(samples, max_ahead=2 * batch_size):
         if should_stop is not None and should_stop():
             raise Cancelled()
@@ -150,6 +181,8 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
     smoothing = OneEuroParams(chosen_options["smooth_min_cutoff"], chosen_options["smooth_beta"]) \
         if chosen_options["smooth"] else None
     bbox, focal_length = chosen_options["bbox"], chosen_options["focal_length"]
+    floor_hint = parse_floor_hint(chosen_options["floor"])
+    foot_lock = chosen_options["foot_lock"] == "auto"
     batch_size, precision = chosen_options["batch_size"], chosen_options["precision"]
     source = open_frames(input_path, frame_range)
     torch_device = pick_device(chosen_options["device"])
@@ -169,9 +202,11 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
     geometry = Geometry(source.width, source.height, focal)
     video = source.kind != "image"
     smoothing = smoothing if video else None
-    with TrackStore() as store:
+    camera = CameraFollower(source.width, source.height, focal) \
+        if video and chosen_options["camera_motion"] == "auto" else None
+    with TrackStore(output.parent) as store:
         frames_read, last_index = estimate_people(estimator, source, people, measures, store, batch_size,
-                                                  progress, should_stop)
+                                                  progress, should_stop, camera)
         if frames_read == 0:
             raise UserError(f"No frame could be read from {source.path}")
         chosen = [t for t in people.chosen_tracks(chosen_options["person"], frames_read) if t in store.track_ids()]
@@ -181,6 +216,11 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
         if not tracks:
             raise UserError(f"Nobody was found in {source.path.name}. If a person is there, pass their box "
                             "with --bbox X,Y,W,H (pixels).")
+        if progress is not None:
+            progress("ground", 0, 1)
+        tracks, world, floor = ground_tracks(tracks, source.fps, focal,
+                                             None if camera is None else camera.tracker.result(), floor_hint,
+                                             foot_lock)
         meta = {
             "image_width": source.width,
             "image_height": source.height,
@@ -195,10 +235,11 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
             "track_ids": ids,
             "smoothing": None if smoothing is None or estimator.network is None else asdict(smoothing),
             "refinement": refinement or None,
+            "floor": floor,
         }
         if progress is not None:
             progress("write", 0, 1)
-        write_result(output, meta, tracks)
+        write_result(output, meta, tracks, world)
     if progress is not None:
         progress("write", 1, 1)
     return meta

@@ -2,7 +2,8 @@
 
 This runs after the whole clip is estimated, so smoothing and the landmark fit may look both ways in time.
 Joints always come from the final pose and shape, so `joints3d - cam_t` is the body's joints of the pose
-and betas stored beside them, and `joints2d` their projection.
+and betas stored beside them, and `joints2d` their projection. Last, `ground_tracks` places the whole take in
+the Z-up world with its floor, foot contact and locked feet (inference/grounding, docs/grounding.md).
 """
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from .camera import camera_translation_to_crop_cam, crop_cam_to_camera_translati
 from .crop import square_box
 from .crop_estimator import CropEstimator
 from .fitting.fit import FitResult, fit_landmarks
+from .grounding.camera_motion import CameraMotion
+from .grounding.floor import FloorHint
+from .grounding.take import GroundedTake, PersonEstimate, ground_take
 from .models.rotation import rotmat_to_axis_angle
-from contract.result_file import MAP_ARRAYS, PersonTrack
+from contract.result_file import MAP_ARRAYS, PersonTrack, WorldPlacement
 from .smoothing import OneEuroParams, constant_shape, smooth_rotations, smooth_translation
 
 log = logging.getLogger(__name__)
@@ -136,3 +140,41 @@ def landmark_track(raw: RawTrack, estimator: CropEstimator, geometry: Geometry, 
     crop_cam = camera_translation_to_crop_cam(cam_t, square_box(raw.box_xywh[rows]), geometry.width,
                                               geometry.height, geometry.focal_length)
     return _track(raw, rows, estimator, geometry, fit.pose_rotmat[placed], fit.betas[placed], cam_t, crop_cam)
+
+
+def grounding_meta(take: GroundedTake, camera_motion: CameraMotion | None, foot_lock: bool) -> dict:
+    """What the result meta records about the grounding: the floor in the first camera's frame, each
+    person's own level above it (m), whether the camera moved, and whether feet were locked."""
+    plane = take.floor.plane
+    return {"normal_camera": [float(v) for v in plane.normal], "offset": float(plane.offset),
+            "person_levels": [float(v) for v in take.floor.person_levels],
+            "inlier_fraction": float(take.floor.inlier_fraction),
+            "camera": "moving" if camera_motion is not None and not camera_motion.static else "static",
+            "foot_lock": foot_lock}
+
+
+def ground_tracks(tracks: list[PersonTrack], fps: float | None, focal_length: float,
+                  camera_motion: CameraMotion | None, hint: FloorHint | None, foot_lock: bool
+                  ) -> tuple[list[PersonTrack], WorldPlacement, dict]:
+    """The take's tracks in the Z-up world: each track with its world body, foot contact and (with
+    `foot_lock`) locked motion added; the world and camera placement; the meta's `floor` entry.
+    `camera_motion`: None or static for a fixed camera. Stills and image folders count 30 frames a second.
+    The floor goes through the lowest foot joints (the issue's measure; the mesh soles are about 3 cm lower)."""
+    people = [PersonEstimate(track.frame, track.pose_rotmat.astype(np.float64), track.cam_t.astype(np.float64),
+                             track.joints3d.astype(np.float64)) for track in tracks]
+    take = ground_take(people, fps or 30.0, focal_length, camera_motion=camera_motion, hint=hint,
+                       foot_lock=foot_lock)
+    f32 = np.float32
+    grounded = []
+    for track, person in zip(tracks, take.people):
+        locked = person.locked
+        grounded.append(replace(
+            track, foot_contact=person.contact.astype(f32), world_global_orient=person.pose_rotmat[:, 0].astype(f32),
+            world_transl=person.translation.astype(f32),
+            locked_pose_rotmat=None if locked is None else locked.pose_rotmat.astype(f32),
+            locked_transl=None if locked is None else person.locked_translation.astype(f32)))
+    from_camera = np.eye(4)
+    from_camera[:3, :3], from_camera[:3, 3] = take.world.rotation, take.world.translation
+    world = WorldPlacement(from_camera=from_camera, camera_frame=take.camera_frames.astype(np.int64),
+                           camera_to_world=take.camera_to_world)
+    return grounded, world, grounding_meta(take, camera_motion, foot_lock)
