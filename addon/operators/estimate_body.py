@@ -27,6 +27,7 @@ from ..overlay_frames import OverlayRequest
 from ..preferences import (addon_preferences, checkpoint_path, chosen_python, python_candidates, smpl_path,
                            user_folder)
 from ..scene_build import BuildOptions, import_result_file
+from ..timed_modal import TimedModal
 from ..worker import EstimateJob
 
 TIMER_S = 0.1
@@ -145,14 +146,12 @@ def finish(context: bpy.types.Context, run: EstimateRun) -> tuple[str, str]:
     return "INFO", job.message
 
 
-class PAREBODY_OT_estimate_body(bpy.types.Operator):
+class PAREBODY_OT_estimate_body(TimedModal, bpy.types.Operator):
     """Estimate SMPL bodies in the chosen footage and build rigged, keyframed bodies under a matched camera"""
 
     bl_idname = "pare_body.estimate_body"
     bl_label = "Estimate Body"
     bl_options = {"REGISTER", "UNDO"}
-
-    _timer = None
 
     @classmethod
     def poll(cls, context):
@@ -168,15 +167,12 @@ class PAREBODY_OT_estimate_body(bpy.types.Operator):
     def invoke(self, context, event):
         if self._start(context) is None:
             return {"CANCELLED"}
-        wm = context.window_manager
-        self._timer = wm.event_timer_add(TIMER_S, window=context.window)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+        return self.start_timer(context, TIMER_S)
 
     def modal(self, context, event):
         run = active_run()
         if run is None:  # stopped from outside (another file was loaded)
-            self._end_timer(context)
+            self.end_timer(context)
             return {"CANCELLED"}
         if event.type == "ESC" and event.value == "PRESS":
             run.cancel()
@@ -204,13 +200,8 @@ class PAREBODY_OT_estimate_body(bpy.types.Operator):
             run.stop_now()
             self._finish(context, run)
 
-    def _end_timer(self, context) -> None:
-        if self._timer is not None:
-            context.window_manager.event_timer_remove(self._timer)
-            self._timer = None
-
     def _finish(self, context, run: EstimateRun) -> set[str]:
-        self._end_timer(context)
+        self.end_timer(context)
         level, message = finish(context, run)
         for warning in run.warnings if run.state == DONE else ():
             self.report({"WARNING"}, warning)

@@ -24,6 +24,7 @@ from ...contract.smpl_file import STANDIN_NAME
 from ..preferences import checkpoint_path, chosen_python, smpl_path
 from ..scene_build import FRAME_START_PROPERTY, RESULT_PROPERTY
 from ..sensitivity_build import add_sensitivity, read_sensitivity
+from ..timed_modal import TimedModal
 from ..worker import Worker, WorkerError
 
 TIMER_S = 0.1
@@ -78,7 +79,7 @@ def _status(context: bpy.types.Context, text: str | None) -> None:
         context.workspace.status_text_set(text)
 
 
-class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
+class PAREBODY_OT_occlusion_sensitivity(TimedModal, bpy.types.Operator):
     """Slide a grey square over the selected person in the current frame, re-estimate at each position and show
     which image regions (an image plane) and body areas (vertex colours) change the estimate most"""
 
@@ -101,8 +102,6 @@ class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
     python: StringProperty(options={"HIDDEN", "SKIP_SAVE"})
     checkpoint: StringProperty(options={"HIDDEN", "SKIP_SAVE"})
     smpl: StringProperty(options={"HIDDEN", "SKIP_SAVE"})
-
-    _timer = None
 
     @classmethod
     def poll(cls, context):
@@ -162,10 +161,7 @@ class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
         except (UserError, WorkerError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        wm = context.window_manager
-        self._timer = wm.event_timer_add(TIMER_S, window=context.window)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+        return self.start_timer(context, TIMER_S)
 
     def modal(self, context, event):
         if event.type == "ESC":
@@ -176,10 +172,10 @@ class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
             self._show(context, self._worker.poll())
             if not self._worker.finished:
                 return {"RUNNING_MODAL"}
-            self._end_timer(context)
+            self.end_timer(context)
             return self._finish(context)
         except (UserError, WorkerError) as error:
-            self._end_timer(context)
+            self.end_timer(context)
             _status(context, None)
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -199,12 +195,8 @@ class PAREBODY_OT_occlusion_sensitivity(bpy.types.Operator):
 
     def cancel(self, context):
         self._worker.process.cancel()
-        self._end_timer(context)
+        self.end_timer(context)
 
-    def _end_timer(self, context) -> None:
-        if self._timer is not None:
-            context.window_manager.event_timer_remove(self._timer)
-            self._timer = None
 
 
 CLASSES = (PAREBODY_OT_occlusion_sensitivity,)

@@ -16,6 +16,7 @@ import bpy
 
 from ...contract.errors import UserError
 from ..command_sequence import CommandSequence
+from ..timed_modal import TimedModal
 from ..interpreter import project_requirements, setup_commands, venv_python
 from ..preferences import addon_preferences, setup_venv
 
@@ -25,14 +26,13 @@ OFFLINE = ("Blender does not allow online access, and setting up the inference e
            "choose an existing Python with torch as the add-on's Inference Python.")
 
 
-class PAREBODY_OT_setup_environment(bpy.types.Operator):
+class PAREBODY_OT_setup_environment(TimedModal, bpy.types.Operator):
     """Create a Python environment with torch and the estimator's requirements in the extension's user folder
     (downloads about 1 GB)"""
 
     bl_idname = "pare_body.setup_environment"
     bl_label = "Set Up Inference Environment"
 
-    _timer = None
     _sequence: CommandSequence | None = None
 
     @classmethod
@@ -56,9 +56,7 @@ class PAREBODY_OT_setup_environment(bpy.types.Operator):
     def invoke(self, context, event):
         if not self._start(context):
             return {"CANCELLED"}
-        self._timer = context.window_manager.event_timer_add(TIMER_S, window=context.window)
-        context.window_manager.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+        return self.start_timer(context, TIMER_S)
 
     def modal(self, context, event):
         if event.type != "TIMER":
@@ -81,9 +79,7 @@ class PAREBODY_OT_setup_environment(bpy.types.Operator):
         self._finish(context)
 
     def _finish(self, context) -> set[str]:
-        if self._timer is not None:
-            context.window_manager.event_timer_remove(self._timer)
-            self._timer = None
+        self.end_timer(context)
         job = context.window_manager.pare_body_job
         job.setup_running = False
         if self._sequence.failed:
