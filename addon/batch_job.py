@@ -250,6 +250,8 @@ def run_job(arguments: list[str]) -> int:
         return EXIT_CANCELLED
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for line in report.quality:
+        print(f"quality: {line}")
     print(f"wrote the scene {output} ({report.persons} person(s), {report.frames} frame(s), {report.body})")
     for path in exported:
         print(f"wrote the motion {path}")

@@ -108,6 +108,8 @@ class PAREBODY_PT_body(BodyPanel, bpy.types.Panel):
             draw_message(layout, context, job.error, "ERROR")
         elif job.message:
             draw_message(layout, context, job.message, "INFO")
+            for line in job.report.splitlines():  # per person: frames, fit, jitter, frames to check
+                draw_message(layout, context, line, "OUTLINER_OB_ARMATURE")
         layout.separator()
         layout.operator(PAREBODY_OT_occlusion_sensitivity.bl_idname, icon="MOD_MASK")
         row = layout.row(align=True)

@@ -72,6 +72,7 @@ class PAREBODY_PG_job(bpy.types.PropertyGroup):
     stage: StringProperty(default="")
     error: StringProperty(default="")
     message: StringProperty(default="")
+    report: StringProperty(default="")  # the last run's per-person quality report, a line per person
     setup_running: BoolProperty(default=False)
     setup_status: StringProperty(default="")
 

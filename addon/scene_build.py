@@ -21,6 +21,7 @@ from ..contract.errors import UserError
 from ..contract.result_file import PersonTrack, Result, ResultMeta, read_result
 from ..contract.licensed_files import GET_SMPL
 from ..contract.options import OPTIONS
+from ..contract.quality_report import report_lines
 from ..contract.smpl_file import STANDIN_NAME, SMPLModelData, read_body_model, read_smpl_model
 from .armature_build import build_armature
 from .body_mesh import build_body_mesh, has_pose_correctives
@@ -58,6 +59,7 @@ class BuildReport:
     body: str = ""  # the body the meshes use, in words (`body_description`)
     middle_frame: int = 1  # the scene frame in the middle of those showing people (a preview shows it)
     warnings: list[str] = field(default_factory=list)
+    quality: list[str] = field(default_factory=list)  # the result's per-person quality report, a line each
 
 
 def _frame_span(result: Result) -> int:
@@ -101,7 +103,7 @@ def _build_person(context: bpy.types.Context, index: int, track: PersonTrack, mo
     shown, unlocked = person_motions(track, joints[0], grounded)
     animate_person(armature, body, rest_frames, joints[0], options.frame_start + track.frame,
                    shown.pose_rotmat, shown.cam_t, options.frame_start, track.foot_contact if grounded else None,
-                   unlocked)
+                   unlocked, track.joint_confidence)
 
 
 def _add_ground(result: Result, collection: bpy.types.Collection, name: str) -> None:
@@ -117,6 +119,7 @@ def build_scene(context: bpy.types.Context, result: Result, model: SMPLModelData
     scene = context.scene
     meta = result.meta
     report = BuildReport(collection=name, persons=len(result.persons), frames=_frame_span(result),
+                         quality=report_lines(meta.extra.get("quality")),
                          body=body_description(model),
                          middle_frame=_middle_frame(result, options.frame_start))
     with rollback_on_failure(scene):

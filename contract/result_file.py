@@ -28,7 +28,8 @@ from .skeleton import NUM_JOINTS
 from .stale_files import remove_stale, stale_pattern, temporary_path
 
 FORMAT_NAME = "pare-body-result"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: adds joint_confidence and the meta's quality report; version-1 files still read
+READ_VERSIONS = (1, 2)
 MAP_SIZE = 56
 PARTIAL_RESULT = stale_pattern(r"\..+\.partial-", r"\.tmp")  # the writer's temporaries, whatever the file
 
@@ -61,6 +62,8 @@ PERSON_ARRAYS: tuple[ArraySpec, ...] = (
     ArraySpec("world_transl", (3,), np.float32, required=False),
     ArraySpec("locked_pose_rotmat", (NUM_JOINTS, 3, 3), np.float32, required=False),
     ArraySpec("locked_transl", (3,), np.float32, required=False),
+    # How far to trust each joint in each frame, 0..1 (format version 2; docs/result_format.md).
+    ArraySpec("joint_confidence", (NUM_JOINTS,), np.float32, required=False),
 )
 MAP_ARRAYS = frozenset(spec.name for spec in PERSON_ARRAYS if spec.dtype is np.float16)
 READ_OPTIONAL = frozenset({"bbox_xywh", "pose_axis_angle", "crop_cam", "joints3d", "joints2d"})
@@ -89,6 +92,7 @@ class PersonTrack:
     world_transl: np.ndarray | None = None  # (n, 3) SMPL translation in the Z-up world
     locked_pose_rotmat: np.ndarray | None = None  # (n, 24, 3, 3) foot-locked pose, [:, 0] in the world
     locked_transl: np.ndarray | None = None  # (n, 3) SMPL translation of the foot-locked motion
+    joint_confidence: np.ndarray | None = None  # (n, 24) 0..1: 0 outside the picture (inference/track_quality.py)
 
 
 @dataclass
@@ -288,7 +292,8 @@ def _check_meta(meta_fields: dict[str, Any], error: ErrorFactory) -> None:
             shown = repr(meta_fields[name]) if name in meta_fields else "missing"
             raise error(f"meta '{name}' must be {wanted} (found {shown})")
 
-    require("version", meta_fields.get("version") == FORMAT_VERSION, f"the format version {FORMAT_VERSION}")
+    require("version", meta_fields.get("version") in READ_VERSIONS,
+            f"a format version this reader knows ({', '.join(map(str, READ_VERSIONS))})")
     for name in ("image_width", "image_height", "frame_count"):
         require(name, _is_int(meta_fields.get(name)) and meta_fields[name] > 0, "a positive integer")
     require("focal_length_px", _is_positive_number(meta_fields.get("focal_length_px")), "a positive number")

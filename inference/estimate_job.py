@@ -20,7 +20,8 @@ from .camera import default_focal_length
 from .crop import square_box
 from contract.errors import UserError
 from .crop_estimator import CropEstimator, pick_device
-from .finalize import Geometry, RawTrack, ground_tracks, landmark_track, pare_track, trim_after_last_detection
+from .finalize import (Geometry, RawTrack, ground_tracks, landmark_track, pare_track, track_report,
+                       trim_after_last_detection)
 from .frames import FrameRange, FrameSource, open_frames
 from .grounding.camera_motion import CameraMotionTracker, person_mask
 from .grounding.floor import parse_floor_hint
@@ -139,10 +140,10 @@ def _frame_count(source: FrameSource, frames_read: int, last_index: int) -> int:
 
 def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int], geometry: Geometry,
                   smoothing: OneEuroParams | None, refine: bool, video: bool
-                  ) -> tuple[list[PersonTrack], list[int], list[dict]]:
+                  ) -> tuple[list[PersonTrack], list[int], list[dict], list[dict]]:
     """The chosen tracks as result tracks (a landmark track never seen by the landmark model is left out);
-    returns the tracks, their ids, and the refinement figures per refined track."""
-    tracks, ids, figures = [], [], []
+    returns the tracks, their ids, the refinement figures per refined track, and each track's quality report."""
+    tracks, ids, figures, reports = [], [], [], []
     for track_id in chosen:
         raw = raw_track(store, track_id)
         if estimator.network is None:
@@ -154,7 +155,8 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
         if track is not None:
             tracks.append(track)
             ids.append(track_id)
-    return tracks, ids, figures
+            reports.append(track_report(track_id, raw, track))
+    return tracks, ids, figures, reports
 
 
 def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[str, Any] | None = None, *,
@@ -212,7 +214,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
         chosen = [t for t in people.chosen_tracks(chosen_options["person"], frames_read) if t in store.track_ids()]
         if progress is not None:
             progress("fit" if estimator.network is None or refine else "finish", 0, 1)
-        tracks, ids, refinement = finish_tracks(estimator, store, chosen, geometry, smoothing, refine, video)
+        tracks, ids, refinement, quality = finish_tracks(estimator, store, chosen, geometry, smoothing, refine, video)
         if not tracks:
             raise UserError(f"Nobody was found in {source.path.name}. If a person is there, pass their box "
                             "with --bbox X,Y,W,H (pixels).")
@@ -235,6 +237,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
             "track_ids": ids,
             "smoothing": None if smoothing is None or estimator.network is None else asdict(smoothing),
             "refinement": refinement or None,
+            "quality": quality,
             "floor": floor,
         }
         if progress is not None:

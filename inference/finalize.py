@@ -23,6 +23,7 @@ from .grounding.take import GroundedTake, PersonEstimate, ground_take
 from .models.rotation import rotmat_to_axis_angle
 from contract.result_file import MAP_ARRAYS, PersonTrack, WorldPlacement
 from .smoothing import OneEuroParams, constant_shape, smooth_rotations, smooth_translation
+from .track_quality import joint_confidence, person_report
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: CropEstimator, ge
            betas: np.ndarray, cam_t: np.ndarray, crop_cam: np.ndarray) -> PersonTrack:
     """Assemble the result track from the frames `rows` of `raw` and the final parameters of those frames."""
     joints3d = estimator.joints(pose, betas).astype(np.float64) + cam_t[:, None, :]
+    joints2d = project_points(joints3d, geometry.focal_length, geometry.width, geometry.height)
     n = len(pose)
     f32 = np.float32
     maps = {name: value[rows] for name in MAP_ARRAYS if (value := getattr(raw, name)) is not None}
@@ -78,7 +80,11 @@ def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: CropEstimator, ge
         crop_cam=crop_cam.astype(f32),
         cam_t=cam_t.astype(f32),
         joints3d=joints3d.astype(f32),
-        joints2d=project_points(joints3d, geometry.focal_length, geometry.width, geometry.height).astype(f32),
+        joints2d=joints2d.astype(f32),
+        joint_confidence=joint_confidence(
+            joints2d, (geometry.width, geometry.height),
+            None if raw.landmarks_confidence is None else raw.landmarks_confidence[rows],
+            None if raw.detected is None else raw.detected[rows]),
         **maps,
     )
 
@@ -140,6 +146,15 @@ def landmark_track(raw: RawTrack, estimator: CropEstimator, geometry: Geometry, 
     crop_cam = camera_translation_to_crop_cam(cam_t, square_box(raw.box_xywh[rows]), geometry.width,
                                               geometry.height, geometry.focal_length)
     return _track(raw, rows, estimator, geometry, fit.pose_rotmat[placed], fit.betas[placed], cam_t, crop_cam)
+
+
+def track_report(track_id: int, raw: RawTrack, track: PersonTrack) -> dict:
+    """The meta's quality report of one finished track (its frames are a subset of the raw track's)."""
+    rows = np.searchsorted(raw.frame, track.frame)
+    landmarks = None if raw.landmarks_image is None else raw.landmarks_image[rows]
+    confidence = None if raw.landmarks_confidence is None else raw.landmarks_confidence[rows]
+    return person_report(track_id, track.frame, track.joints3d.astype(np.float64), track.joints2d,
+                         track.joint_confidence, landmarks, confidence)
 
 
 def grounding_meta(take: GroundedTake, camera_motion: CameraMotion | None, foot_lock: bool) -> dict:

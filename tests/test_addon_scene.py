@@ -174,7 +174,7 @@ def test_batch_refuses_bad_inputs_with_one_line_and_no_file(built, tmp_path):
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes((folder / "result.npz").read_bytes()[:5000])
     newer = tmp_path / "newer.npz"
-    write_result(newer, read_smpl_model(SMPL_PATH), folder / "frame.png", version=2)
+    write_result(newer, read_smpl_model(SMPL_PATH), folder / "frame.png", version=3)
     cases = [(corrupt, SMPL_PATH, "corrupt.npz"), (newer, SMPL_PATH, "newer"),
              (folder / "result.npz", folder / "result.npz", "SMPL")]
     for result, smpl, expected in cases:

@@ -62,7 +62,7 @@ def test_golden_through_the_cli(hrnet_checkpoint, tmp_path):
     result = np.load(out, allow_pickle=False)
     golden = np.load(REFERENCE / "pare_hrnet32_golden.npz")
     meta = json.loads(str(result["meta"]))
-    assert (meta["format"], meta["version"], meta["model"]) == ("pare-body-result", 1, "pare_hrnet32")
+    assert (meta["format"], meta["version"], meta["model"]) == ("pare-body-result", 2, "pare_hrnet32")
     assert (meta["image_width"], meta["image_height"], meta["fps"], meta["frame_count"]) == (224, 224, None, 1)
     for ours, theirs, tol in [("pose_rotmat", "pred_pose", 1e-5), ("betas", "pred_shape", 1e-5),
                               ("crop_cam", "pred_cam", 1e-5), ("part_attention", "part_attention_softmax", 1e-5)]:

@@ -78,7 +78,7 @@ def test_round_trip_and_plain_numpy_view(tmp_path):
         keys = set(data.files)
         assert data["person_0/part_attention"].dtype == np.float16
         assert data["person_1/frame"].dtype == np.int64
-    assert meta["format"] == FORMAT_NAME and meta["version"] == 1 and meta["persons"] == [0, 1]
+    assert meta["format"] == FORMAT_NAME and meta["version"] == 2 and meta["persons"] == [0, 1]
     assert meta["fps"] == 30.0 and meta["checkpoint"] == "pare_checkpoint.ckpt"
     assert meta["created_by"] == "PARE Body Estimator"
     assert keys == {"meta"} | {person_key(0, spec.name) for spec in PERSON_ARRAYS} | {
@@ -216,9 +216,9 @@ def test_reader_errors(tmp_path):
         save_npz(tmp_path / "nummeta.npz", meta=np.zeros(())): "'meta' is not a text entry",
         save_npz(tmp_path / "badjson.npz", meta=np.array("{not json")): "'meta' is not valid JSON",
         save_npz(tmp_path / "other.npz", meta=meta_text(format="something-else")): "not a PARE body result",
-        save_npz(tmp_path / "newer.npz", meta=meta_text(version=2)):
-            "written by a newer PARE Body Estimator (result format version 2",
-        save_npz(tmp_path / "v0.npz", meta=meta_text(version=0)): "'version' must be the format version 1",
+        save_npz(tmp_path / "newer.npz", meta=meta_text(version=3)):
+            "written by a newer PARE Body Estimator (result format version 3",
+        save_npz(tmp_path / "v0.npz", meta=meta_text(version=0)): "'version' must be a format version this reader knows",
         save_npz(tmp_path / "nofps.npz", meta=np.array(json.dumps(
             {k: v for k, v in json.loads(str(meta_text())).items() if k != "fps"}))): "'fps' must be",
         save_npz(tmp_path / "nowidth.npz", meta=meta_text(image_width="640")): "'image_width' must be",

@@ -27,9 +27,11 @@ def test_on_a_waist_up_portrait_no_knee_or_ankle_is_drawn_inside_the_image(tmp_p
                            str(ROOT / "assets" / "samples" / "astronaut.jpg"), "--output", str(out), "--progress",
                            "none"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    joints = np.load(out)["person_0/joints2d"][0]
+    result = np.load(out)
+    joints = result["person_0/joints2d"][0]
     legs = [JOINT_NAMES.index(name) for name in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
     assert (joints[legs, 1] > 512).all(), joints[legs]  # below the 512 px image, not over the torso
+    assert (result["person_0/joint_confidence"][0, legs] == 0).all()  # and marked as unseen
     shoulders = joints[[JOINT_NAMES.index("left_shoulder"), JOINT_NAMES.index("right_shoulder")], 1].mean()
     hips = joints[[JOINT_NAMES.index("left_hip"), JOINT_NAMES.index("right_hip")], 1].mean()
     assert hips - shoulders > 200  # a whole torso between them (it was 120 px with the hips at mid-chest)

@@ -99,7 +99,7 @@ def show_run(context: bpy.types.Context, run: EstimateRun) -> None:
 def start_run(context: bpy.types.Context, clock: Callable[[], float] = time.monotonic) -> EstimateRun:
     """A new run from the panel, made the active one; UserError (also shown in the panel) when it cannot."""
     job = context.window_manager.pare_body_job
-    job.error = job.message = ""
+    job.error = job.message = job.report = ""
     try:
         plan = plan_from_settings(context)
         try:
@@ -143,6 +143,7 @@ def finish(context: bpy.types.Context, run: EstimateRun) -> tuple[str, str]:
     report = run.report
     job.message = (f"{report.persons} person(s) over {report.frames} frame(s) in '{report.collection}', "
                    f"{report.body}; result and overlays in {run.plan.run_folder}")
+    job.report = "\n".join(report.quality)
     return "INFO", job.message
 
 
