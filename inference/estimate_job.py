@@ -159,6 +159,18 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     return tracks, ids, figures, reports
 
 
+def nobody_found(name: str, bbox: str | None, detect: bool, landmarks_only: bool) -> str:
+    """Why a run found nobody, with the advice the user has not followed yet."""
+    if bbox is None and detect:
+        return f"Nobody was found in {name}. If a person is there, pass their box with --bbox X,Y,W,H (pixels)."
+    where = f"the box {bbox}" if bbox is not None else "the whole frame (--no-detect)"
+    if landmarks_only:
+        return (f"The landmark model saw no person in {where} of {name}. Draw the box around the whole person "
+                "(head to feet, or to the picture's edge), or estimate with a PARE checkpoint (--checkpoint), "
+                "which takes whatever the box holds.")
+    return f"No person could be estimated in {where} of {name}: check the box against the picture."
+
+
 def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[str, Any] | None = None, *,
                  progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
     """The whole job; returns the meta written. Raises UserError for anything the user can fix.
@@ -216,8 +228,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
             progress("fit" if estimator.network is None or refine else "finish", 0, 1)
         tracks, ids, refinement, quality = finish_tracks(estimator, store, chosen, geometry, smoothing, refine, video)
         if not tracks:
-            raise UserError(f"Nobody was found in {source.path.name}. If a person is there, pass their box "
-                            "with --bbox X,Y,W,H (pixels).")
+            raise UserError(nobody_found(source.path.name, bbox, chosen_options["detect"], estimator.network is None))
         if progress is not None:
             progress("ground", 0, 1)
         tracks, world, floor = ground_tracks(tracks, source.fps, focal,

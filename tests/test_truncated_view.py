@@ -35,3 +35,12 @@ def test_on_a_waist_up_portrait_no_knee_or_ankle_is_drawn_inside_the_image(tmp_p
     shoulders = joints[[JOINT_NAMES.index("left_shoulder"), JOINT_NAMES.index("right_shoulder")], 1].mean()
     hips = joints[[JOINT_NAMES.index("left_hip"), JOINT_NAMES.index("right_hip")], 1].mean()
     assert hips - shoulders > 200  # a whole torso between them (it was 120 px with the hips at mid-chest)
+
+
+def test_a_box_that_still_yields_nobody_is_named_instead_of_asking_for_a_box_again(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "inference", "estimate", "--input",
+                           str(ROOT / "assets" / "samples" / "ascent.png"), "--output", str(tmp_path / "r.npz"),
+                           "--bbox", "395,240,117,272"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "saw no person in the box 395,240,117,272" in done.stderr and "pass their box" not in done.stderr
+    assert not (tmp_path / "r.npz").exists()
