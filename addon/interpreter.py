@@ -23,7 +23,7 @@ from .background_process import BackgroundProcess
 from .worker import PACKAGE_ROOT, WorkerError, start_child
 
 PROBE_CODE = "import torch, inference.estimate_job"
-PROBE_TIMEOUT_S = 120.0  # importing torch from a cold disk takes seconds; a probe that hangs is stopped
+PROBE_TIMEOUT_S = 40.0  # importing torch from a cold disk takes seconds; a probe that hangs is stopped
 VENV_FOLDER = "venv"  # inside the extension's user folder
 
 

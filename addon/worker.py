@@ -22,7 +22,7 @@ from .background_process import BackgroundProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds inference/ (the repository or the extension)
 LOG_TAIL_LINES = 20
-START_TIMEOUT_S = 120.0  # from launch to the worker's `start` event: an interpreter that hangs is stopped
+START_TIMEOUT_S = 40.0  # launch to the worker's `start` event (torch imported): a hung interpreter is stopped
 POLL_S = 0.05  # `Worker.events`' wait between polls
 
 
