@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 import bpy
 
+from ..contract.clips import add_clip_arguments
 from ..contract.errors import UserError
 from ..contract.file_checks import output_file, regular_file, writable_folder
 from ..contract.stale_files import remove_stale, temporary_path
@@ -24,6 +25,7 @@ from ..contract.result_file import read_result
 from ..contract.worker_protocol import EXIT_CANCELLED, EXIT_USER_ERROR, PYTHON_ENV, SMPL_ENV
 from . import overlay_frames, preview, scene_build
 from .batch_guards import interrupts_deferred, interrupts_recorded, writing
+from .batch_many import run_many
 from .batch_sensitivity import map_sensitivity, parse_frames
 from .interpreter import InterpreterSearch, candidate_interpreters, not_found_message
 from .retarget.bone_maps import check_spec
@@ -37,7 +39,11 @@ def build_parser() -> CommandLineParser:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", help="photo, folder of images or video to estimate bodies from")
     source.add_argument("--from-result", type=Path, help="an existing result file (.npz)")
-    parser.add_argument("--output", required=True, type=Path, help=".blend file to write")
+    add_clip_arguments(source)  # many clips: one .blend each in --output-folder (addon/batch_many.py)
+    parser.add_argument("--output", type=Path, help=".blend file to write")
+    parser.add_argument("--output-folder", type=Path,
+                        help="with --inputs, --input-list or --input-folder: where each clip's .blend goes, as "
+                             "<clip name>.blend (clips with one there already are skipped: a rerun resumes)")
     parser.add_argument("--preview", type=Path, help="also render the middle frame from the matched camera to "
                                                         "this .png (footage behind the bodies)")
     parser.add_argument("--python", default=os.environ.get(PYTHON_ENV),
@@ -215,6 +221,20 @@ def main(arguments: list[str]) -> int:
 def run_job(arguments: list[str]) -> int:
     try:
         args = build_parser().parse_args(arguments)
+        if args.inputs or args.input_list or args.input_folder:
+            return run_many(args, run_single)
+        if args.output is None or args.output_folder is not None:
+            raise UserError("give --output SHOT.blend (with --input or --from-result), or --output-folder with "
+                            "--inputs, --input-list or --input-folder")
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return run_single(args)
+
+
+def run_single(args: argparse.Namespace) -> int:
+    """One clip or result into one .blend (and its preview, exports, maps)."""
+    try:
         output = checked_file(args.output, ".blend", "--output")
         if args.preview:
             args.preview = checked_file(args.preview, ".png", "--preview")

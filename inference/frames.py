@@ -17,11 +17,11 @@ import numpy as np
 from contract.errors import UserError
 from contract.file_checks import regular_file
 from contract.options import OPTIONS, check_frame_range, check_value
-from .image_io import IMAGE_SUFFIXES, read_image_rgb
+from contract.clips import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from .image_io import read_image_rgb
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
 @dataclass(frozen=True)

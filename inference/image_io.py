@@ -17,11 +17,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from contract.clips import IMAGE_SUFFIXES
 from contract.errors import UserError
 from contract.file_checks import regular_file
 
 #: File name endings (lower case) that are treated as still images.
-IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 #: Largest image file read (a 16-bit 16K x 16K TIFF is 1.5 GiB); larger files are refused, not read whole.
 MAX_IMAGE_FILE_BYTES = 2 << 30

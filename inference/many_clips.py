@@ -13,12 +13,11 @@ import logging
 from pathlib import Path
 from typing import Callable
 
+from contract.clips import add_clip_arguments, list_clips, output_names
 from contract.errors import UserError
 from contract.options import ESTIMATE_OPTIONS, add_arguments, values_of
 from contract.result_file import read_result
 from contract.worker_protocol import make_event
-from .frames import VIDEO_SUFFIXES
-from .image_io import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -27,56 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Add `estimate-many` to the CLI's sub-commands; returns its parser."""
     sub = subparsers.add_parser("estimate-many", help="estimate many clips into a folder of results (resumable)",
                                 description=__doc__.splitlines()[0])
-    clips = sub.add_mutually_exclusive_group(required=True)
-    clips.add_argument("--inputs", nargs="+", help="the clips: videos, photos or folders of images")
-    clips.add_argument("--input-list", help="a text file naming one clip per line (# starts a comment)")
-    clips.add_argument("--input-folder", help="a folder whose videos, photos and image folders are the clips")
+    add_clip_arguments(sub.add_mutually_exclusive_group(required=True))
     sub.add_argument("--output-folder", required=True, help="where each clip's result goes, as <clip name>.npz")
     add_arguments(sub, ESTIMATE_OPTIONS)
     sub.add_argument("--progress", default="text", choices=("text", "json", "none"),
                      help="text on stderr, JSON lines on stdout, or nothing")
     return sub
-
-
-def is_clip(path: Path) -> bool:
-    """A video, a photo, or a folder (of images): what `estimate --input` takes."""
-    return path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES
-
-
-def list_clips(args: argparse.Namespace) -> list[Path]:
-    """The clips the command line names, in order; UserError when there are none or the list cannot be read."""
-    if args.inputs:
-        clips = [Path(text) for text in args.inputs]
-    elif args.input_list:
-        try:
-            lines = Path(args.input_list).read_text().splitlines()
-        except (OSError, UnicodeDecodeError) as error:
-            raise UserError(f"Cannot read the clip list {args.input_list} ({error})") from None
-        base = Path(args.input_list).parent
-        clips = [base / line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-    else:
-        folder = Path(args.input_folder)
-        if not folder.is_dir():
-            raise UserError(f"The input folder {folder} does not exist")
-        clips = sorted((path for path in folder.iterdir() if not path.name.startswith(".") and is_clip(path)),
-                       key=lambda path: path.name)
-    if not clips:
-        raise UserError("No clips to estimate: name videos, photos or image folders")
-    return clips
-
-
-def result_names(clips: list[Path]) -> list[str]:
-    """One result file name per clip: `<stem>.npz`, with `_2`, `_3`... where two clips share a stem."""
-    names, seen = [], set()
-    for clip in clips:
-        stem, number = clip.stem or clip.name, 1
-        name = f"{stem}.npz"
-        while name in seen:
-            number += 1
-            name = f"{stem}_{number}.npz"
-        seen.add(name)
-        names.append(name)
-    return names
 
 
 def already_done(result: Path) -> bool:
@@ -101,7 +56,7 @@ def run(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
     options = values_of(args, ESTIMATE_OPTIONS)
     report(make_event("start", input=str(args.inputs or args.input_list or args.input_folder), output=str(folder)))
     failed, metas = [], []
-    for done, (clip, name) in enumerate(zip(clips, result_names(clips))):
+    for done, (clip, name) in enumerate(zip(clips, output_names(clips, ".npz"))):
         report(make_event("progress", stage="clips", done=done, total=len(clips)))
         result = folder / name
         if already_done(result):
