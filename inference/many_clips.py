@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from contract.clips import add_clip_arguments, list_clips, output_names
 from contract.errors import UserError
@@ -29,6 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_clip_arguments(sub.add_mutually_exclusive_group(required=True))
     sub.add_argument("--output-folder", required=True, help="where each clip's result goes, as <clip name>.npz")
     add_arguments(sub, ESTIMATE_OPTIONS)
+    sub.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                     help="spread the clips over a Ray cluster (optional extra: pip install -e \".[ray]\"): a "
+                          "cluster's address (auto, ray://HOST:10001), or none to start a local Ray runtime")
+    sub.add_argument("--ray-gpus-per-clip", type=float, default=0.0,
+                     help="with --ray: GPUs each clip's task asks the scheduler for (1 on a GPU cluster; "
+                          "default 0: CPU tasks)")
     sub.add_argument("--progress", default="text", choices=("text", "json", "none"),
                      help="text on stderr, JSON lines on stdout, or nothing")
     return sub
@@ -45,30 +51,45 @@ def already_done(result: Path) -> bool:
     return True
 
 
-def run(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
-    """Estimate every clip that has no result yet; UserError at the end if any failed."""
+def estimate_one(clip: str, result: str, options: Mapping[str, Any]) -> dict:
+    """One clip -> {"meta": the result's meta} or {"error": the user error}: what a clip's run (here or in a
+    Ray worker) hands back; anything else that goes wrong is a bug and propagates."""
     from .estimate_job import run_estimate
 
+    try:
+        return {"meta": run_estimate(clip, result, options)}
+    except UserError as error:
+        return {"error": str(error)}
+
+
+def run(args: argparse.Namespace, report: Callable[[dict], None]) -> None:
+    """Estimate every clip that has no result yet (here, one after the other, or on a Ray cluster with --ray);
+    UserError at the end if any failed."""
     clips = list_clips(args)
     folder = Path(args.output_folder)
     if not folder.is_dir():
         raise UserError(f"The output folder {folder} does not exist")
     options = values_of(args, ESTIMATE_OPTIONS)
     report(make_event("start", input=str(args.inputs or args.input_list or args.input_folder), output=str(folder)))
+    jobs = []
+    for clip, name in zip(clips, output_names(clips, ".npz")):
+        if already_done(folder / name):
+            log.info("%s: already estimated (%s), skipped", clip, name)
+        else:
+            jobs.append((clip, folder / name))
+    if args.ray is not None:
+        from .ray_clips import estimate_on_ray
+        outcomes = estimate_on_ray(jobs, options, args.ray, args.ray_gpus_per_clip)
+    else:
+        outcomes = (estimate_one(str(clip), str(result), options) for clip, result in jobs)
     failed, metas = [], []
-    for done, (clip, name) in enumerate(zip(clips, output_names(clips, ".npz"))):
-        report(make_event("progress", stage="clips", done=done, total=len(clips)))
-        result = folder / name
-        if already_done(result):
-            log.info("%s: already estimated (%s), skipped", clip, result.name)
-            continue
-        try:
-            metas.append(run_estimate(clip, result, options, progress=lambda stage, step, total: report(
-                make_event("progress", stage=f"{clip.name}: {stage}", done=step, total=total))))
-        except UserError as error:
-            log.warning("%s: %s", clip, error)
-            failed.append(f"{clip.name} ({error})")
-    report(make_event("progress", stage="clips", done=len(clips), total=len(clips)))
+    for done, ((clip, _), outcome) in enumerate(zip(jobs, outcomes)):
+        report(make_event("progress", stage="clips", done=done + 1, total=len(jobs)))
+        if "error" in outcome:
+            log.warning("%s: %s", clip, outcome["error"])
+            failed.append(f"{clip.name} ({outcome['error']})")
+        else:
+            metas.append(outcome["meta"])
     if failed:
         raise UserError(f"{len(failed)} of {len(clips)} clip(s) failed and were skipped: {'; '.join(failed)}")
     last = metas[-1] if metas else {"model": None, "body_model": None}

@@ -56,3 +56,19 @@ def test_a_clip_list_and_its_errors(tmp_path):
     done = run_many("--inputs", SAMPLES / "astronaut.jpg", SAMPLES / "astronaut.jpg", "--output-folder", tmp_path,
                     "--focal-length", "-3", cwd=tmp_path)
     assert done.returncode == 2 and "--focal-length" in done.stderr and not list(tmp_path.glob("*.npz"))
+
+
+def test_the_clips_spread_over_a_local_ray_runtime_give_the_same_results(tmp_path):
+    """`--ray` starts a local Ray runtime and runs one task per clip: the results equal the plain run's."""
+    clips = [SAMPLES / "astronaut.jpg", SAMPLES / "cameraman.png"]
+    here, there = tmp_path / "here", tmp_path / "ray"
+    here.mkdir()
+    there.mkdir()
+    assert run_many("--inputs", *clips, "--output-folder", here, cwd=tmp_path).returncode == 0
+    done = run_many("--inputs", *clips, SAMPLES / "rocket.jpg", "--output-folder", there, "--ray",
+                    "--progress", "json", cwd=tmp_path)
+    assert done.returncode == 2 and "rocket.jpg (Nobody was found" in done.stdout  # reported, skipped
+    for name in ("astronaut.npz", "cameraman.npz"):
+        np.testing.assert_allclose(np.load(there / name)["person_0/joints3d"],
+                                   np.load(here / name)["person_0/joints3d"], atol=1e-4)  # Ray: 1 thread
+    assert sorted(p.name for p in there.iterdir()) == ["astronaut.npz", "cameraman.npz"]
