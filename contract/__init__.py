@@ -14,3 +14,4 @@ add-on (`addon/`, bpy) both rely on, and nothing else.
 - `errors`: the errors a user can act on.
 
 Nothing here imports torch or bpy (tests/test_options.py checks it), so Blender's own Python can import it.
+"""
