@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contract.errors import UserError
+from contract.options import check_floor
 
 from .contact import FOOT_POINT_JOINTS
 from .rotations import axis_rotation, normalized
@@ -86,23 +86,17 @@ class FloorHint:
 
 def parse_floor_hint(text: str) -> FloorHint | None:
     """`--floor` text -> hint: "auto" (None: estimate from the people), "level" (a level camera), or
-    "pitch=P[,roll=R]" in degrees (a camera looking down by P, its horizon turned clockwise by R)."""
+    "pitch=P[,roll=R]" in degrees (a camera looking down by P, its horizon turned clockwise by R). The syntax is
+    checked as the option is (`contract.options.check_floor`: UserError)."""
+    if not text.strip():
+        return None
+    check_floor(text)
     text = text.strip().lower()
-    if text in ("", "auto"):
+    if text == "auto":
         return None
     if text == "level":
         return FloorHint()
-    values: dict[str, float] = {}
-    for item in text.split(","):
-        key, _, value = item.partition("=")
-        try:
-            values[key.strip()] = float(value)
-        except ValueError:
-            values = {}
-            break
-    if not values or not set(values) <= {"pitch", "roll"}:
-        raise UserError(f"--floor {text!r} is not understood: use auto, level, or pitch=DEG[,roll=DEG] "
-                        f"(the camera's downward pitch and roll in degrees), e.g. --floor pitch=15")
+    values = {key.strip(): float(value) for key, _, value in (item.partition("=") for item in text.split(","))}
     return FloorHint(pitch_deg=values.get("pitch", 0.0), roll_deg=values.get("roll", 0.0))
 
 
