@@ -71,11 +71,6 @@ def build_parser() -> CommandLineParser:
     return parser
 
 
-def checked_file(path: Path, suffix: str, option: str) -> Path:
-    """The absolute path of an output file, its name checked before any work is done (`output_file`)."""
-    return output_file(path, suffix, option)
-
-
 @contextlib.contextmanager
 def output_folders(files: list[Path]) -> Iterator[None]:
     """The folders of `files`, created when missing (`out/` on a first run), checked to be writable, and
@@ -235,14 +230,14 @@ def run_job(arguments: list[str]) -> int:
 def run_single(args: argparse.Namespace) -> int:
     """One clip or result into one .blend (and its preview, exports, maps)."""
     try:
-        output = checked_file(args.output, ".blend", "--output")
+        output = output_file(args.output, ".blend", "--output")
         if args.preview:
-            args.preview = checked_file(args.preview, ".png", "--preview")
+            args.preview = output_file(args.preview, ".png", "--preview")
         if args.keep_result and args.from_result is not None:
             raise UserError("--keep-result keeps the result of an estimate: use it with --input, not "
                             "--from-result")
         if args.keep_result:
-            args.keep_result = checked_file(args.keep_result, ".npz", "--keep-result")
+            args.keep_result = output_file(args.keep_result, ".npz", "--keep-result")
         if args.input is not None and args.python:
             regular_file(args.python, "--python interpreter")
         args.export = [check_export_path(path) for path in args.export]

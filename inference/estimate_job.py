@@ -19,6 +19,7 @@ from .prefetch import prefetched
 from .camera import default_focal_length
 from .crop import square_box
 from contract.errors import UserError
+from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
 from .finalize import (Geometry, RawTrack, ground_tracks, landmark_track, pare_track, track_report,
                        trim_after_last_detection)
@@ -183,9 +184,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
     """
     chosen_options = checked_values(options or {})
     checkpoint, smpl, refine = chosen_options["checkpoint"], chosen_options["smpl"], chosen_options["refine"]
-    output = Path(output)
-    if output.suffix.lower() != ".npz":
-        raise UserError(f"--output must end in .npz (the result file format), got {output.name}")
+    output = output_file(output, ".npz", "--output")
     if not output.parent.is_dir():
         raise UserError(f"The output folder {output.parent} does not exist")
     if refine and checkpoint is None:

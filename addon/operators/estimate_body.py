@@ -56,9 +56,7 @@ def plan_from_settings(context: bpy.types.Context) -> RunPlan:
     if not settings.input_path:
         raise UserError("Choose a photo, a video or a folder of images as the Input in the Body panel.")
     input_path = Path(bpy.path.abspath(settings.input_path))
-    if not input_path.exists():
-        raise UserError(f"The input {input_path} does not exist.")
-    regular_file(input_path, "input", folder_ok=True)  # a pipe or device would block the worker for good
+    regular_file(input_path, "input", folder_ok=True)  # missing, or a pipe or device that would block the worker
     checkpoint = checkpoint_path(context)
     prefs = addon_preferences(context)
     options = {**estimate_values(settings), "checkpoint": checkpoint,
