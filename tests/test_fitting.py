@@ -126,8 +126,13 @@ def test_kinematics_match_the_body_and_landmarks_mirror(body):
     np.testing.assert_allclose(joints.numpy(), body(pose_t, betas_t.float()).joints.numpy(), atol=1e-5)
     landmarks = LandmarkModel().posed_landmarks(rest, joints, global_rot)
     names = BLAZEPOSE_LANDMARK_NAMES
-    for name in ("left_shoulder", "right_elbow", "left_wrist", "right_hip", "left_knee", "right_ankle"):
+    for name in ("left_shoulder", "right_elbow", "left_wrist", "left_knee", "right_ankle"):
         np.testing.assert_allclose(landmarks[:, names.index(name)], joints[:, body_joint(name)], atol=1e-6)
+    # The detector's hips sit above SMPL's hip joints and turn with the pelvis, not with the thigh.
+    for name in ("left_hip", "right_hip"):
+        offset = landmarks[:, names.index(name)] - joints[:, body_joint(name)]
+        pelvis_up = global_rot[:, 0, :, 1]
+        assert ((offset * pelvis_up).sum(dim=-1) > 0.03).all()
     model = LandmarkModel()
     at_rest = model.rest_landmarks(joint_shape_model(body).template[None])[0].numpy()
     for left, name in enumerate(names):
@@ -173,6 +178,40 @@ def test_recovers_known_poses(body):
     rotations = torch.tensor(result.pose_rotmat, dtype=torch.float64)
     np.testing.assert_allclose((rotations @ rotations.transpose(-1, -2)).numpy(), np.eye(3)[None, None].repeat(n, 0)
                                .repeat(24, 1), atol=1e-5)
+
+
+def raised_arms_pose(yaw: float) -> np.ndarray:
+    """(3, 24, 3, 3): the left arm straight up past the vertical; both arms overhead with the shoulders
+    shrugged (collar bones raised, as people raise them with their arms); the right arm up and forward,
+    elbow bent, with a shrug. All beyond the joint ranges of a fit that held arms at or below the vertical."""
+    poses = ({"left_shoulder": (0.0, 0.0, 1.9), "right_shoulder": (0.0, 0.0, 1.2)},
+             {"left_collar": (0.0, 0.0, 0.8), "left_shoulder": (0.0, 0.0, 1.2),
+              "right_collar": (0.0, 0.0, -0.8), "right_shoulder": (0.0, 0.0, -1.2)},
+             {"right_collar": (0.0, 0.0, -0.7), "right_shoulder": (0.0, 0.9, -1.4), "right_elbow": (0.0, 0.8, 0.0),
+              "left_shoulder": (0.0, 0.0, -1.2)})
+    body_pose = np.zeros((len(poses), 23, 3))
+    for row, angles in enumerate(poses):
+        for name, value in angles.items():
+            body_pose[row, body_joint(name) - 1] = value
+    root = facing_camera(np.full(len(poses), yaw), np.zeros((len(poses), 2)))
+    return np.concatenate((root[:, None], rotmats(body_pose)), axis=1)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.8])
+def test_raised_arms_land_on_their_landmarks(body, yaw):
+    """A raised arm must not be held down: shoulders, elbows and wrists land on their landmarks in the image."""
+    rng = np.random.default_rng(7)
+    pose = raised_arms_pose(yaw)
+    n = len(pose)
+    betas, cam_t = np.zeros((n, 10)), np.tile([0.0, 0.2, 3.0], (n, 1))
+    pixels, visibility, world, truth = observe(body, pose, betas, cam_t, rng, pixel_noise=0.5, world_noise=0.01,
+                                               hidden=0.0)
+    result = fit_landmarks(body, pixels, visibility, world, IMAGE_SIZE, FOCAL, track_ids=np.arange(n))
+    names = [f"{side}_{joint}" for side in ("left", "right") for joint in ("shoulder", "elbow", "wrist")]
+    miss = np.linalg.norm(result.joints2d[:, [body_joint(name) for name in names]]
+                          - pixels[:, [BLAZEPOSE_LANDMARK_NAMES.index(name) for name in names]], axis=-1)
+    assert miss.max() < 4.0
+    assert joint_error_mm(result.joints3d, truth).max() < 20.0
 
 
 def test_one_shape_per_person(body):

@@ -49,7 +49,7 @@ class FitSettings:
     pose_prior: float = 2e-5
     joint_limits: float = 1e-2
     shape_prior: float = 1e-5
-    temporal_rotation: float = 3e-4  # per unit `temporal_weight`
+    temporal_rotation: float = 3e-3  # per unit `temporal_weight`; takes out the detector's shake, not a kick
     temporal_translation: float = 1e-2
 
 

@@ -5,9 +5,12 @@ Each landmark is a point rigidly attached to one joint (its anchor): its rest po
 fixed blend of joints) plus a small offset in the rest pose's axes (x = the body's left, y = up, z = the
 way the body faces), and it moves with the anchor's global rotation. Only joints are used, so the
 correspondence holds for any body with SMPL's joint tree, whatever its vertex count. Limb landmarks
-(shoulders, elbows, wrists, hips, knees, ankles) are the joints themselves, so a fitted rig's joints land
-on the detected points; face, hand and foot landmarks have offsets of typical adult proportions, scaled
-with the body's torso length.
+(shoulders, elbows, wrists, knees, ankles) are the joints themselves, so a fitted rig's joints land on the
+detected points. The detector marks hips about 4 cm above SMPL's hip joints and 1-2 cm wider (measured on the
+rendered benchmark clips, bench/quality_data, whose body has SMPL's joints: 2-6 cm up in every clip, whatever
+the motion or shape), so its hips sit there, on the pelvis (they do not swing with the thigh); fitting them to
+the joints themselves pulled the pelvis up and bent the legs. Face, hand and foot landmarks have offsets of
+typical adult proportions. All offsets scale with the body's torso length.
 """
 from __future__ import annotations
 
@@ -79,7 +82,7 @@ _LEFT_SIDE = (
     _near("left_pinky", "left_wrist", "left_hand", (-0.010, 0.0, -0.030), 0.5),
     _near("left_index", "left_wrist", "left_hand", (0.0, 0.0, 0.025), 0.5),
     _near("left_thumb", "left_wrist", "left_wrist", (0.050, -0.015, 0.045), 0.3),
-    _at("left_hip", "left_hip", 0.8),  # detectors mark hips a little apart from SMPL's, hence less trust
+    _near("left_hip", "pelvis", "left_hip", (0.015, 0.040, 0.0), 0.8),  # less trust: hips vary by detector
     _at("left_knee", "left_knee"),
     _at("left_ankle", "left_ankle"),
     _near("left_heel", "left_ankle", "left_ankle", (0.0, -0.050, -0.055), 0.6),

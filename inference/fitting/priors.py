@@ -17,7 +17,11 @@ from contract.skeleton import JOINT_NAMES
 BODY_JOINT_NAMES = JOINT_NAMES[1:]  # the 23 joints below the pelvis, in pose order
 
 # name: (L2 weight, (lower x, y, z), (upper x, y, z)) in radians, for the left side and the midline.
-# Weights say how strongly a joint prefers its rest pose: high where landmarks barely see it.
+# Weights say how strongly a joint prefers its rest pose: high where landmarks barely see it. Ranges are
+# what a body can do, not what is common: a limit outweighs a whole arm's landmarks (their robust loss levels
+# off), so a range that is too tight holds a raised arm down and drags the shoulders off their landmarks.
+# Raising an arm overhead lifts the collar bone (z, up to about 0.9) and can take the arm past the vertical
+# (the shoulder's z beyond pi / 2).
 _LEFT_AND_MIDLINE: dict[str, tuple[float, tuple[float, ...], tuple[float, ...]]] = {
     "left_hip": (0.2, (-2.4, -0.9, -0.6), (0.7, 0.9, 1.4)),
     "spine1": (1.0, (-0.4, -0.5, -0.4), (0.9, 0.5, 0.4)),
@@ -27,9 +31,9 @@ _LEFT_AND_MIDLINE: dict[str, tuple[float, tuple[float, ...], tuple[float, ...]]]
     "spine3": (1.0, (-0.4, -0.5, -0.4), (0.9, 0.5, 0.4)),
     "left_foot": (4.0, (-0.6, -0.2, -0.2), (0.4, 0.2, 0.2)),
     "neck": (1.0, (-0.6, -0.8, -0.5), (0.8, 0.8, 0.5)),
-    "left_collar": (3.0, (-0.5, -0.5, -0.5), (0.5, 0.5, 0.5)),
+    "left_collar": (3.0, (-0.5, -0.5, -0.5), (0.5, 0.5, 0.9)),
     "head": (1.0, (-0.6, -0.9, -0.5), (0.8, 0.9, 0.5)),
-    "left_shoulder": (0.2, (-1.8, -2.4, -1.8), (1.8, 1.2, 1.6)),
+    "left_shoulder": (0.2, (-1.8, -2.4, -1.8), (1.8, 1.2, 2.2)),
     "left_elbow": (0.1, (-1.2, -2.7, -0.2), (1.2, 0.05, 0.2)),
     "left_wrist": (1.0, (-1.0, -0.6, -1.2), (1.0, 0.6, 1.2)),
     "left_hand": (4.0, (-0.3, -0.3, -0.3), (0.3, 0.3, 0.3)),
