@@ -130,3 +130,108 @@ def test_converted_network_reproduces_the_published_graph():
         entries, maximum = TFJS_REFERENCE[tuple(out.shape)]
         np.testing.assert_allclose(out[0, 100, :4].numpy(), entries, atol=1e-4)
         assert abs(float(out.max()) - maximum) < 1e-4
+
+
+# Small people (docs/detection.md, "Small people"): the stand-in body rendered in bench/quality_data/walk.mp4,
+# cut out with its mask and pasted into a plain 1920x1080 frame.
+GREY = (150, 150, 150)
+
+
+class CountingProgram:
+    """The network, recording the input shape of each call (one call per pass or window)."""
+
+    def __init__(self, program: GraphProgram):
+        self.program, self.shapes = program, []
+
+    def __call__(self, tensor: torch.Tensor):
+        self.shapes.append(tuple(tensor.shape[2:]))
+        return self.program(tensor)
+
+
+@pytest.fixture(scope="module")
+def walker() -> tuple[np.ndarray, np.ndarray]:
+    """RGB pixels and mask of the rendered walker in the first frame of the walk clip."""
+    data = Path(__file__).resolve().parents[1] / "bench" / "quality_data"
+    mask = np.unpackbits(np.load(data / "walk_truth.npz")["mask_bits"][0], axis=-1).astype(bool)
+    ok, bgr = cv2.VideoCapture(str(data / "walk.mp4")).read()
+    assert ok
+    ys, xs = np.nonzero(mask)
+    rows, cols = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+    return np.ascontiguousarray(bgr[rows, cols, ::-1]), mask[rows, cols]
+
+
+def paste_person(frame: np.ndarray, person: tuple[np.ndarray, np.ndarray], height: int, x: int, y: int) -> list:
+    """Blend the person in, `height` px tall, top-left at (x, y); their box [x, y, w, h]."""
+    rgb, mask = person
+    size = (max(1, round(rgb.shape[1] * height / rgb.shape[0])), height)
+    alpha = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)[..., None]
+    region = frame[y:y + height, x:x + size[0]]
+    region[:] = region * (1 - alpha) + cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) * alpha
+    return [x, y, size[0], height]
+
+
+def counting_detector(**options) -> tuple[PersonDetector, CountingProgram]:
+    program = CountingProgram(GraphProgram.load(MODEL_PATH))
+    return PersonDetector(program, **options), program
+
+
+def test_a_65_px_person_in_1080p_is_found_by_the_second_pass_only(walker):
+    frame = np.full((1080, 1920, 3), GREY, np.uint8)
+    expected = paste_person(frame, walker, 65, 900, 500)
+    detector, program = counting_detector()
+    assert best_iou(detector.detect(frame, scan=False), expected) < 0.5
+    boxes = detector.detect(frame)  # the first pass finds nobody: the whole frame is scanned zoomed
+    check_contract(boxes, frame)
+    assert len(boxes) == 1 and iou(boxes[0], expected) >= 0.6, boxes
+    assert program.shapes == [(256, 416), (256, 416), (832, 1440)]
+
+
+def test_first_pass_alone_when_it_finds_enough_people(walker):
+    frame = np.full((1080, 1920, 3), GREY, np.uint8)
+    near = paste_person(frame, walker, 500, 200, 300)
+    far = paste_person(frame, walker, 65, 1500, 400)
+    detector, program = counting_detector()
+    boxes = detector.detect(frame)
+    assert program.shapes == [(256, 416)], "one network call: the first pass"
+    assert best_iou(boxes, near) >= 0.7 and best_iou(boxes, far) < 0.5
+    assert best_iou(counting_detector(min_people=2)[0].detect(frame), far) >= 0.6, "fewer than two: scanned"
+
+
+def test_an_expected_person_the_first_pass_missed_is_looked_for_in_one_window(walker):
+    frame = np.full((1080, 1920, 3), GREY, np.uint8)
+    near = paste_person(frame, walker, 500, 200, 300)
+    far = paste_person(frame, walker, 65, 1500, 400)
+    predicted = np.array([near, [far[0] + 6, far[1] - 5, far[2], far[3] + 8]], np.float32)  # a tracker's guess
+    detector, program = counting_detector()
+    boxes = detector.detect(frame, expected=predicted)
+    check_contract(boxes, frame)
+    assert program.shapes == [(256, 416), (416, 416)], "the first pass, then one window around the missed one"
+    assert len(boxes) == 2 and best_iou(boxes, near) >= 0.7 and best_iou(boxes, far) >= 0.6, boxes
+
+
+def test_boxes_of_several_passes_and_windows_merge_into_one_per_person(walker):
+    frame = np.full((1080, 1920, 3), GREY, np.uint8)
+    big = paste_person(frame, walker, 300, 1200, 300)  # found by the first pass and by the zoomed one
+    small = paste_person(frame, walker, 65, 600, 700)
+    detector, _ = counting_detector()
+    scanned = detector.detect(frame, scan=True)
+    assert len(scanned) == 2 and best_iou(scanned, big) >= 0.7 and best_iou(scanned, small) >= 0.6, scanned
+    guesses = np.array([[small[0] - 40, small[1], *small[2:]], [small[0] + 40, small[1] + 20, *small[2:]]])
+    windowed = detector.detect(frame, expected=guesses)  # two overlapping windows both see the small person
+    assert len(windowed) == 2 and best_iou(windowed, small) >= 0.6, windowed
+
+
+def test_no_second_pass_on_frames_near_the_network_size():
+    detector, program = counting_detector()
+    image = read_image_rgb(SAMPLES / "ascent.png")
+    detector.detect(image, scan=True, expected=np.array([[10.0, 10.0, 20.0, 40.0]]))
+    assert program.shapes == [(416, 416)]
+
+
+def test_expected_boxes_must_be_rows_of_four_numbers(detector):
+    frame = np.full((1080, 1920, 3), GREY, np.uint8)
+    with pytest.raises(ValueError, match="expected"):
+        detector.detect(frame, expected=np.array([1.0, 2.0, 3.0, 4.0]))
+    with pytest.raises(ValueError, match="expected"):
+        detector.detect(frame, expected=np.array([[1.0, np.nan, 3.0, 4.0]]))
+    assert detector.detect(frame, expected=np.zeros((0, 4))).shape == (0, 5)

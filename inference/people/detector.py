@@ -3,7 +3,8 @@
 Chosen over MediaPipe's BlazePose person detector and MoveNet MultiPose by recall measured on real photos
 (docs/detection.md): it finds people facing away and people down to about 50 px tall, which the face-anchored
 BlazePose detector misses. The weights ship in `assets/models/` (Apache-2.0, see LICENSES.md there), converted
-from the published TensorFlow.js model by `tools/convert_tfjs_graph.py`.
+from the published TensorFlow.js model by `tools/convert_tfjs_graph.py`. Small people in large frames get
+a second, zoomed pass where it is likely to pay (`detect`; docs/detection.md, "Small people").
 """
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from contract.errors import UserError
 from ..image_io import check_rgb_image
-from ..people import nanodet
+from ..people import nanodet, tiles
 from ..people.graph_program import GraphProgram
 
 MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "models" / "nanodet_g_416_coco.npz"
@@ -24,36 +24,107 @@ DEFAULT_SCORE_THRESHOLD = 0.35
 #: Longer side of the network input in pixels. NanoDet-g was trained at 416; larger finds smaller people in
 #: big frames at a cost that grows with the area (docs/detection.md has the figures).
 DEFAULT_INPUT_SIZE = 416
+#: Longer side in pixels at which the second pass sees a whole frame (never more than the frame's own): at
+#: 1440, a 60 px person of a 1920x1080 frame is 45 px tall in the network. Chosen on labelled frames of
+#: small people (docs/detection.md, "Small people") for recall against cost (about 8 first passes).
+DEFAULT_SECOND_SIZE = 1440
+#: Person score from which a box of the second pass is reported; the zoomed network sees more small
+#: things that look like people, so it asks a little more (docs/detection.md, "Small people").
+DEFAULT_SECOND_THRESHOLD = 0.4
+#: The full second pass runs when the first returns fewer people than this (and the frame is large).
+DEFAULT_MIN_PEOPLE = 1
+#: A frame is large enough for a second pass when its longer side is at least this many network inputs.
+LARGE_FRAME = 2
 
 
 class PersonDetector:
     """Person boxes for RGB frames. Stateless between calls; one instance per worker thread is safe."""
 
     def __init__(self, program: GraphProgram, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
-                 input_size: int = DEFAULT_INPUT_SIZE):
+                 input_size: int = DEFAULT_INPUT_SIZE, second_size: int = DEFAULT_SECOND_SIZE,
+                 second_threshold: float = DEFAULT_SECOND_THRESHOLD, min_people: int = DEFAULT_MIN_PEOPLE):
         if input_size % 32 or input_size < 64:
             raise ValueError(f"input_size must be a multiple of 32 and at least 64, got {input_size}")
         self.program = program
         self.score_threshold = score_threshold
         self.input_size = input_size
+        self.second_size = second_size
+        self.second_threshold = max(second_threshold, score_threshold)
+        self.min_people = min_people
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
-             input_size: int = DEFAULT_INPUT_SIZE) -> PersonDetector:
+             input_size: int = DEFAULT_INPUT_SIZE, second_size: int = DEFAULT_SECOND_SIZE,
+             second_threshold: float = DEFAULT_SECOND_THRESHOLD, min_people: int = DEFAULT_MIN_PEOPLE
+             ) -> PersonDetector:
         """The bundled detector; raises `UserError` naming the file if it is missing or damaged."""
-        return cls(GraphProgram.load(Path(path)), score_threshold, input_size)
+        return cls(GraphProgram.load(Path(path)), score_threshold, input_size, second_size, second_threshold,
+                   min_people)
 
-    def detect(self, image_rgb: np.ndarray) -> np.ndarray:
+    def detect(self, image_rgb: np.ndarray, expected: np.ndarray | None = None,
+               scan: bool | None = None) -> np.ndarray:
         """(H, W, 3) uint8 RGB -> (K, 5) float32 rows [x, y, w, h, score] in the image's pixels.
 
-        Only people, after NMS, best score first, scores >= `score_threshold`; boxes are clipped to the image.
+        Only people, one box each, best score first, scores >= `score_threshold`; boxes clipped to the image.
+        A frame whose longer side is at least `LARGE_FRAME` network inputs gets a second pass at `second_size`
+        (docs/detection.md, "Small people"): over the whole frame when `scan` is True, or when `scan` is None
+        and the first pass found fewer than `min_people`; otherwise only around the `expected` people ((M, 4+)
+        [x, y, w, h] boxes, e.g. a tracker's predictions) that the first pass did not return. `scan=False`
+        and no `expected` give the first pass alone.
         """
         check_rgb_image(image_rgb)
-        tensor, scale, (left, top) = nanodet.network_input(image_rgb, self.input_size)
+        if expected is not None:
+            expected = np.asarray(expected, np.float64)
+            if expected.ndim != 2 or expected.shape[1] < 4 or not np.isfinite(expected[:, :4]).all():
+                raise ValueError(f"expected must be (M, 4+) finite [x, y, w, h] boxes, got shape {expected.shape}")
+        height, width = image_rgb.shape[:2]
+        first = self._pass(image_rgb, (0, 0, width, height), self.input_size / max(height, width),
+                           self.score_threshold)
+        long_side = max(height, width)
+        second_scale = min(1.0, self.second_size / long_side)
+        if long_side < LARGE_FRAME * self.input_size or second_scale * long_side <= self.input_size:
+            return first  # too small a frame for a zoom to show more
+        if scan is None:
+            scan = len(first) < self.min_people
+        windows = [] if scan else self._windows(first, expected, second_scale, (height, width))
+        if scan or sum(cost for _, _, cost in windows) >= height * width * second_scale ** 2:
+            windows = [((0, 0, width, height), second_scale, 0.0)]
+        if not windows:
+            return first
+        return tiles.merge_passes([first, *(self._pass(image_rgb, window, scale, self.second_threshold)
+                                             for window, scale, _ in windows)])
+
+    def _windows(self, first: np.ndarray, expected: np.ndarray | None, scale: float, image_hw: tuple[int, int]
+                 ) -> list[tuple[tuple[int, int, int, int], float, float]]:
+        """(window, its scale, its network pixels) around each expected person the first pass missed: one
+        network input at `scale`, or a lower scale where `tiles.WINDOW_CONTEXT` times the person is larger."""
+        if expected is None:
+            return []
+        windows = []
+        for box in tiles.missed(expected, first):
+            if box[2] > 0 and box[3] > 0:
+                x0, y0, x1, y1 = tiles.window_around(box, self.input_size / scale, image_hw)
+                window_scale = min(scale, self.input_size / max(x1 - x0, y1 - y0))
+                windows.append(((x0, y0, x1, y1), window_scale, (x1 - x0) * (y1 - y0) * window_scale ** 2))
+        return windows
+
+    def _pass(self, image_rgb: np.ndarray, window: tuple[int, int, int, int], scale: float,
+              threshold: float) -> np.ndarray:
+        """The network over `window` (x0, y0, x1, y1) of the image at `scale` -> (K, 5) NMSed image boxes
+        scoring at least `threshold`;
+        boxes cut by an inner edge of a window that is not the whole image are dropped."""
+        x0, y0, x1, y1 = window
+        crop = image_rgb[y0:y1, x0:x1]
+        long_side = max(32, round(max(crop.shape[:2]) * scale))
+        tensor, scale, (left, top) = nanodet.network_input(crop, long_side)
         outputs = self.program(tensor)
-        boxes, scores = nanodet.person_candidates(outputs, tuple(tensor.shape[2:]), self.score_threshold)
+        boxes, scores = nanodet.person_candidates(outputs, tuple(tensor.shape[2:]), threshold)
         kept = nanodet.non_max_suppression(boxes, scores)
-        return to_image_boxes(boxes[kept].numpy(), scores[kept].numpy(), scale, (left, top), image_rgb.shape[:2])
+        rows = to_image_boxes(boxes[kept].numpy(), scores[kept].numpy(), scale, (left, top), crop.shape[:2])
+        rows[:, :2] += np.array([x0, y0], np.float32)
+        if (x1 - x0, y1 - y0) == (image_rgb.shape[1], image_rgb.shape[0]):
+            return rows
+        return rows[tiles.not_cut(rows, window, image_rgb.shape[:2], scale)]
 
 
 def to_image_boxes(corners: np.ndarray, scores: np.ndarray, scale: float, offset: tuple[int, int],
