@@ -25,7 +25,7 @@ import numpy as np
 from contract.errors import UserError
 from ..image_io import check_rgb_image
 from . import decode
-from .roi import (Roi, crop_to_image, image_to_crop_affine, roi_from_alignment_points, roi_from_box,
+from .roi import (ROI_SCALE, Roi, crop_to_image, image_to_crop_affine, roi_from_alignment_points, roi_from_box,
                   rotate_to_image_axes, to_pixel_centre_affine)
 
 MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "models" / "pose_landmark_full.tflite"
@@ -35,6 +35,9 @@ INPUT_SIZE = 256
 DEFAULT_MIN_SCORE = 0.5
 #: CPU threads for the network: the project's target machine has two cores (one thread takes twice as long).
 DEFAULT_THREADS = 2
+#: Region sizes (times the usual one) tried in turn when the model is unsure of a box's region. Only smaller:
+#: a larger region also brought "people" out of empty scenery (the rocket sample's whole frame, 0.56).
+RETRY_SCALES = (0.8,)
 
 
 @dataclass(frozen=True)
@@ -93,15 +96,28 @@ class LandmarkModel:
 
     def landmarks(self, image_rgb: np.ndarray, box_xywh: np.ndarray) -> Landmarks | None:
         """(H, W, 3) uint8 RGB image + (4,) tight person box (x, y, w, h) pixels -> landmarks, or None when the
-        model's pose presence is below `min_score` (nobody, or too little of a person, in the box)."""
-        return self.landmarks_in_roi(image_rgb, roi_from_box(box_xywh))
+        model's pose presence stays below `min_score` (nobody, or too little of a person, in the box).
+
+        The box's region first; where the model is unsure there, the region a little smaller (`RETRY_SCALES`;
+        each with its mirror image, see `landmarks_in_roi`): on back and occluded
+        views the pose presence swings between near 0 and near 1 with a few pixels' change of the region
+        (the person on the stairs of the `ascent` sample: 0.31 to 1.0 for boxes 1 px apart), so one region
+        alone loses people the model does see. A person seen clearly costs one network call, as before."""
+        for scale in (1.0,) + RETRY_SCALES:
+            found = self.landmarks_in_roi(image_rgb, roi_from_box(box_xywh, ROI_SCALE * scale))
+            if found is not None:
+                return found
+        return None
 
     def landmarks_in_roi(self, image_rgb: np.ndarray, roi: Roi) -> Landmarks | None:
         """Landmarks for an explicit region, e.g. MediaPipe's tracking region (`roi.roi_from_alignment_points`
-        on the previous frame's hips' centre and body-circle point)."""
+        on the previous frame's hips' centre and body-circle point). Where the model is unsure of the region,
+        its mirror image is tried too and the surer of the two kept (`decode.mirrored` says why)."""
         check_rgb_image(image_rgb)
         crop = crop_roi(image_rgb, roi, INPUT_SIZE)
         raw = self._run(crop)
+        if raw.score < self.min_score:
+            raw = max(raw, decode.mirrored(self._run(np.ascontiguousarray(crop[:, ::-1]))), key=lambda r: r.score)
         if raw.score < self.min_score:
             return None
         body = slice(0, decode.BODY_POINTS)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
+
 #: Points the network predicts: the 33 body landmarks, then the hips' centre and a point on the circle around
 #: the body (MediaPipe's "auxiliary" landmarks, used to place the next crop), then 4 unused ones.
 MODEL_POINTS = 39
@@ -33,6 +35,30 @@ class CropLandmarks:
     presence: np.ndarray  # (39,) 0..1: the point lies inside the crop
     world: np.ndarray  # (39, 3) metres, origin at the hips' centre, in the crop's axes
     score: float  # 0..1 pose presence: a whole person is in the crop
+
+
+def _mirror_order() -> np.ndarray:
+    """(39,) index of each point's mirror partner: a left landmark and its right twin swap, the rest stay."""
+    names = BLAZEPOSE_LANDMARK_NAMES
+    order = np.arange(MODEL_POINTS)
+    for index, name in enumerate(names):
+        twin = name.replace("left", "@").replace("right", "left").replace("@", "right")
+        order[index] = names.index(twin)
+    return order
+
+
+_MIRROR_ORDER = _mirror_order()
+
+
+def mirrored(crop: CropLandmarks) -> CropLandmarks:
+    """The landmarks of a mirrored crop, read back for the crop itself: x flipped in the crop and in the world,
+    and each left point swapped with its right twin (the mirror image of a person's left side is their right).
+    Why: the network's pose presence swings on some back and occluded views between an image and its mirror
+    image (measured on the `ascent` sample: 0.24 against 0.99 for the same box)."""
+    order = _MIRROR_ORDER
+    unit_xy = crop.unit_xy[order] * [-1.0, 1.0] + [1.0, 0.0]
+    return CropLandmarks(unit_xy=unit_xy, visibility=crop.visibility[order], presence=crop.presence[order],
+                         world=crop.world[order] * [-1.0, 1.0, 1.0], score=crop.score)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
