@@ -94,7 +94,7 @@ def main() -> None:
                 measures = PersonMeasures(crops=True, landmarks=False)
                 frames_read, _ = estimate_people(estimator, source, people, measures, store, args.batch_size)
                 geometry = Geometry(width, height, 1000.0)
-                for track in people.chosen_tracks("all", frames_read):
+                for track in people.chosen_tracks("all"):
                     pare_track(raw_track(store, track), estimator, geometry, OneEuroParams(), False, True)
                 crops = sum(len(store.frames(t)) for t in store.track_ids())
             pipeline = time.perf_counter() - start

@@ -222,7 +222,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
                                                   progress, should_stop, camera)
         if frames_read == 0:
             raise UserError(f"No frame could be read from {source.path}")
-        chosen = [t for t in people.chosen_tracks(chosen_options["person"], frames_read) if t in store.track_ids()]
+        chosen = [t for t in people.chosen_tracks(chosen_options["person"]) if t in store.track_ids()]
         if progress is not None:
             progress("fit" if estimator.network is None or refine else "finish", 0, 1)
         tracks, ids, refinement, quality = finish_tracks(estimator, store, chosen, geometry, smoothing, refine, video)

@@ -235,3 +235,21 @@ def test_expected_boxes_must_be_rows_of_four_numbers(detector):
     with pytest.raises(ValueError, match="expected"):
         detector.detect(frame, expected=np.array([[1.0, np.nan, 3.0, 4.0]]))
     assert detector.detect(frame, expected=np.zeros((0, 4))).shape == (0, 5)
+
+
+def test_a_distant_person_beside_a_near_one_is_tracked_through_a_clip(walker):
+    """DetectedPeople on a 1080p clip: a near walker the first pass finds, and a 65 px one it never does. The
+    first detection looks closer over the whole frame and finds the far one; from then on the tracker's
+    expected box brings a window there, so they keep one track, with boxes on them in every frame."""
+    from inference.people.boxes import DetectedPeople
+
+    people = DetectedPeople()
+    far_boxes = {}
+    for frame_index in range(16):
+        frame = np.full((1080, 1920, 3), GREY, np.uint8)
+        paste_person(frame, walker, 500, 200 + 2 * frame_index, 300)
+        far_boxes[frame_index] = paste_person(frame, walker, 65, 1500 - frame_index, 400)
+        found = people.boxes(frame_index, frame)
+        far = [(track, box) for track, box, _ in found if iou(box, far_boxes[frame_index]) >= 0.5]
+        assert len(far) == 1, (frame_index, found)
+    assert len(people.chosen_tracks("all")) == 2

@@ -194,3 +194,91 @@ def test_coasting_predicts_briefly_missed_confirmed_people_only():
     assert [i for i, _ in tracker.coasting(7, max_frames=3)] == [0]  # last seen at frame 4
     tracker.update(8, np.zeros((0, 5)))
     assert tracker.coasting(8, max_frames=3) == []  # missed for longer than that: no guess
+
+
+def test_follow_predicts_only_when_sure_of_everyone():
+    """Between detections the tracker answers with predicted boxes only when every live person has been found
+    often enough to know their velocity, was found by the last detection, and moves steadily."""
+    walker = person(range(40), x0=100, vx=3, jitter=0.0)
+    tracker = OnlineTracker()
+    for frame in range(0, 8, 2):
+        tracker.update(frame, walker[frame][None])
+        assert tracker.follow(frame + 1) is None  # too young: its velocity has not settled
+    tracker.update(8, walker[8][None])
+    (track_id, box), = tracker.follow(9)
+    np.testing.assert_allclose(box, walker[9][:4], atol=1.0)  # where the walker is at frame 9
+    tracker.update(10, walker[10][None])
+    (track_id, box), = tracker.follow(11)
+    assert track_id == 0
+    np.testing.assert_allclose(box, walker[11][:4], atol=1.0)
+    tracker.update(12, np.zeros((0, 5)))  # missed: lost people are looked for, not followed
+    assert tracker.follow(13) is None
+    tracker.update(14, np.array([walker[14], [500, 50, 40, 100, 0.9]]))  # found again, with a newcomer
+    assert tracker.follow(15) is None  # the newcomer is not sure yet
+    with pytest.raises(ValueError):
+        tracker.follow(14)  # frames still in order
+
+
+def test_a_fast_person_is_not_followed():
+    runner = person(range(10), x0=100, vx=15, height=200.0, jitter=0.0)  # 7.5 % of their height per frame
+    tracker = OnlineTracker()
+    for frame in range(8):
+        tracker.update(frame, runner[frame][None])
+    assert tracker.follow(8) is None
+
+
+class CountingDetector:
+    """Stands in for the bundled detector: this frame's boxes of generated people, and how often it ran."""
+
+    def __init__(self, people):
+        self.people, self.calls, self.frame, self.expected = people, 0, 0, {}
+
+    def detect(self, image, expected=None, scan=None):
+        self.calls += 1
+        self.expected[self.frame] = expected
+        found = [boxes[self.frame] for boxes in self.people if self.frame in boxes]
+        return np.array(found, dtype=np.float32).reshape(-1, 5)
+
+
+def detected_people(people, frames):
+    """Run `DetectedPeople` with a counting stand-in detector -> (answers per frame, detector, people)."""
+    from inference.people.boxes import DetectedPeople
+
+    tracked = DetectedPeople()
+    tracked.detector = CountingDetector(people)
+    answers = {}
+    for frame in frames:
+        tracked.detector.frame = frame
+        answers[frame] = tracked.boxes(frame, np.zeros((4, 4, 3), np.uint8))
+    return answers, tracked.detector, tracked
+
+
+def test_a_steady_walker_is_detected_on_one_frame_in_four_and_followed_in_between():
+    from inference.people.boxes import DETECT_EVERY
+
+    walker = person(range(60), x0=100, vx=2, jitter=0.01)
+    answers, detector, tracked = detected_people([walker], range(60))
+    assert DETECT_EVERY == 4 and detector.calls <= 5 + 55 / DETECT_EVERY + 1
+    overlaps = []
+    for frame, found in answers.items():
+        (track_id, box, detected), = found
+        assert track_id == 0 and detected
+        overlaps.append(box_iou(box[None], walker[frame][None, :4])[0, 0])
+    # On the walker all along (detecting every frame: mean 0.95, least 0.91 with this jitter).
+    assert np.mean(overlaps) > 0.88 and np.min(overlaps) > 0.75
+    assert tracked.chosen_tracks("all") == [0]
+
+
+def test_a_newcomer_brings_detection_back_to_every_frame():
+    walker = person(range(40), x0=100, vx=2, jitter=0.0)
+    newcomer = person(range(20, 40), x0=600, vx=-2, jitter=0.0, seed=1)
+    answers, detector, tracked = detected_people([walker, newcomer], range(40))
+    ids = {track_id for track_id, _, _ in answers[20]}
+    assert len(ids) == 2  # found in the frame they appear, although the walker was being followed
+    assert tracked.chosen_tracks("all") == [0, 1]
+
+
+def test_a_clip_shorter_than_the_minimum_track_keeps_its_person():
+    walker = person(range(4), x0=100, vx=2, jitter=0.0)
+    _, _, tracked = detected_people([walker], range(4))
+    assert tracked.chosen_tracks("all") == [0]

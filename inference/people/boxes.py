@@ -2,7 +2,8 @@
 
 Both answer `boxes(frame_index, image) -> [(track_id, box_xywh, detected), ...]` while frames stream by, so
 the crops can be cut at once; the detector path decides afterwards (`chosen_tracks`) which tracks are real
-people. `detected` is False for a box the tracker predicted for a person the detector briefly missed.
+people. `detected` is False for a box the tracker predicted for a person the detector has missed; a person the
+tracker follows between two detections (`DETECT_EVERY`) counts as detected.
 """
 from __future__ import annotations
 
@@ -33,10 +34,24 @@ class FixedBox:
     def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
         return [(0, self.box, True)]
 
-    def chosen_tracks(self, choice: str, frames_read: int) -> list[int]:
+    def chosen_tracks(self, choice: str) -> list[int]:
         if choice not in ("all", "most-visible", "0"):
             raise UserError(f"--person {choice!r}: with a fixed box there is one person, id 0")
         return [0]
+
+
+DETECT_EVERY = 4
+"""While the tracker is sure of everyone (`OnlineTracker.follow`), the detector runs on one frame in this many
+and the people are followed at their predicted boxes in between: detection costs about a tenth of a person's
+network time per frame, most of the pipeline's overhead on CPU. A newcomer is found up to this many frames
+late; a new, lost or fast-moving person brings detection back to every frame until they are followed again."""
+
+
+SCAN_EVERY = 8
+"""On large frames the detector looks closer over the whole frame (its second pass, docs/detection.md "Small
+people") on the first detection and then on one detection in this many (one frame in 32 while everyone is
+followed): small, distant people beside people it already finds are found within about a second; once
+tracked, they are looked for closely where they are expected."""
 
 
 class DetectedPeople:
@@ -44,23 +59,35 @@ class DetectedPeople:
 
     margin = DETECTION_MARGIN
 
-    def __init__(self) -> None:
+    def __init__(self, detect_every: int = DETECT_EVERY) -> None:
         from .detector import PersonDetector
         from .tracking import OnlineTracker
 
         self.detector = PersonDetector.load()
         self.tracker = OnlineTracker()
+        self.detect_every = detect_every
+        self._followed_frames = 0  # frames followed since the last detection
+        self._detected_frames = 0  # frames the detector ran on
 
     def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
-        detected = self.tracker.update(frame_index, self.detector.detect(image))
+        if self._followed_frames + 1 < self.detect_every:
+            followed = self.tracker.follow(frame_index)
+            if followed is not None:
+                self._followed_frames += 1
+                return [(i, box, True) for i, box in followed]
+        self._followed_frames = 0
+        scan = True if self._detected_frames % SCAN_EVERY == 0 else None
+        self._detected_frames += 1
+        found = self.detector.detect(image, expected=self.tracker.expected(frame_index, COAST_FRAMES), scan=scan)
+        detected = self.tracker.update(frame_index, found)
         predicted = self.tracker.coasting(frame_index, COAST_FRAMES)
         return [(i, box, True) for i, box in detected] + [(i, box, False) for i, box in predicted]
 
-    def chosen_tracks(self, choice: str, frames_read: int) -> list[int]:
-        """Track ids to keep: real people (not flickers or tiny far-away boxes; a clip shorter than the
-        minimum track length keeps tracks as long as the clip), then `choice`."""
+    def chosen_tracks(self, choice: str) -> list[int]:
+        """Track ids to keep: real people (not flickers or tiny far-away boxes; a clip the detector saw fewer
+        times than the minimum track length keeps tracks found in all of those), then `choice`."""
         from .tracking import MIN_FRAMES, choose_tracks, keep_tracks
 
         summaries = self.tracker.finish()
-        kept = keep_tracks(summaries, min_frames=min(MIN_FRAMES, frames_read))
+        kept = keep_tracks(summaries, min_frames=min(MIN_FRAMES, self._detected_frames))
         return choose_tracks([s for s in summaries if s.id in kept], choice)

@@ -44,6 +44,14 @@ RESTART_AFTER_MISSES = 3
 """A track back after more than this many missed updates restarts its box filter from the new box (with the
 mean velocity over the gap): where it was predicted to be is stale by then, and a crop must not lag."""
 
+FOLLOW_MAX_SPEED = 0.05
+"""Between detections a track is followed at its predicted box only while its box moves less than this many of
+its heights per frame: a person running across the picture, or one whose box is swinging (a kick, a fall),
+is detected in every frame instead."""
+
+FOLLOW_MIN_HITS = 5
+"""Detections a track needs before it is followed between detections: its velocity has settled by then."""
+
 MOTION_GAIN = 0.5
 """Position gain of the motion filter when `box_smoothing` is None (crops then follow the raw boxes)."""
 
@@ -180,6 +188,13 @@ class _Track:
         self.heights.append(float(box[3]))
         self.scores.append(score)
 
+    def steady(self) -> bool:
+        """The box moves less than `FOLLOW_MAX_SPEED` heights per frame (centre and size)."""
+        velocity = self.motion.velocity
+        height = float(np.exp(self.motion.state[3]))
+        return bool(np.hypot(*velocity[:2]) < FOLLOW_MAX_SPEED * height
+                    and np.abs(velocity[2:]).max() < FOLLOW_MAX_SPEED)
+
     @property
     def confirmed(self) -> bool:
         return len(self.heights) >= CONFIRM_HITS
@@ -247,12 +262,32 @@ class OnlineTracker:
             answers.append((track.id, _to_box(track.motion.state) if smoothed else box.copy()))
         return answers
 
+    def expected(self, frame_index: int, max_frames: int) -> np.ndarray:
+        """(M, 4) predicted boxes at `frame_index` (a frame not given yet) of every live track seen within the
+        last `max_frames` frames, new ones included: where the detector should find people, e.g. to look
+        closer where it does not (`PersonDetector.detect(expected=...)`). Reads the tracker, changes nothing."""
+        live = [t for t in self._live if frame_index - t.last_frame <= max_frames]
+        return np.array([_to_box(t.motion.predict(frame_index)) for t in live], dtype=np.float64).reshape(-1, 4)
+
     def coasting(self, frame_index: int, max_frames: int) -> list[tuple[int, np.ndarray]]:
         """[(track id, predicted box), ...] for the confirmed tracks not seen in `frame_index` (the frame just
         given to `update`) but seen within the last `max_frames` frames: where the person probably is while
         briefly hidden or missed by the detector, so the caller can still estimate them there."""
         return [(t.id, _to_box(t.motion.predict(frame_index))) for t in self._live
                 if t.confirmed and t.last_frame != frame_index and frame_index - t.last_frame <= max_frames]
+
+    def follow(self, frame_index: int) -> list[tuple[int, np.ndarray]] | None:
+        """Between two detections: [(track id, predicted box), ...] for every live track at `frame_index`, when
+        the tracker is sure of all of them (each found `FOLLOW_MIN_HITS` times and by the last `update`, moving
+        steadily: see `FOLLOW_MAX_SPEED`); None when it is not, or follows nobody, and the frame needs the
+        detector. Frames must still come in increasing order, as for `update`."""
+        if self._frame is not None and frame_index <= self._frame:
+            raise ValueError(f"frames must be given in increasing order, got {frame_index} after {self._frame}")
+        if not self._live or not all(len(t.heights) >= FOLLOW_MIN_HITS and not t.misses and t.steady()
+                                     for t in self._live):
+            return None
+        self._frame = frame_index
+        return [(t.id, _to_box(t.motion.predict(frame_index))) for t in self._live]
 
     def finish(self) -> list[TrackSummary]:
         """Summaries of every track so far (ended or not), by id; call it after the last frame."""

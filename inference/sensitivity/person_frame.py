@@ -35,7 +35,7 @@ def frame_and_person(input_path: str, frame: int, bbox_xywh: np.ndarray | None, 
         people: FixedBox | DetectedPeople = FixedBox(bbox_xywh)
         source = open_frames(input_path, FrameRange(frame, frame + 1))
     else:
-        people = DetectedPeople()
+        people = DetectedPeople(detect_every=1)  # the chosen frame's own detection, not a prediction
         source = open_frames(input_path, FrameRange(0, frame + 1))
     image, found = None, []
     for index, image in source:
