@@ -282,3 +282,19 @@ def test_a_clip_shorter_than_the_minimum_track_keeps_its_person():
     walker = person(range(4), x0=100, vx=2, jitter=0.0)
     _, _, tracked = detected_people([walker], range(4))
     assert tracked.chosen_tracks("all") == [0]
+
+
+def test_a_lost_person_does_not_hold_the_detector_to_every_frame():
+    """Two steady walkers; one is missed by a detection: the other is still followed in the frames after it,
+    and the missed one is guessed at its predicted box there (coasting), until the next detection finds it."""
+    left, right = (person(range(30), x0=x0, vx=2, jitter=0.0, seed=s) for x0, s in ((100, 0), (600, 1)))
+    tracker = OnlineTracker()
+    for frame in range(10):
+        tracker.update(frame, np.array([left[frame], right[frame]]))
+    tracker.update(10, left[10][None])  # the right walker is hidden
+    (followed_id, _), = tracker.follow(11)
+    (lost_id, box), = tracker.coasting(11, max_frames=5)
+    assert followed_id != lost_id
+    np.testing.assert_allclose(box, right[11][:4], atol=1.0)
+    tracker.update(12, np.array([left[12], right[12]]))
+    assert tracker.coasting(12, max_frames=5) == [] and len(tracker.follow(13)) == 2

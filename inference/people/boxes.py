@@ -44,7 +44,8 @@ DETECT_EVERY = 4
 """While the tracker is sure of everyone (`OnlineTracker.follow`), the detector runs on one frame in this many
 and the people are followed at their predicted boxes in between: detection costs about a tenth of a person's
 network time per frame, most of the pipeline's overhead on CPU. A newcomer is found up to this many frames
-late; a new, lost or fast-moving person brings detection back to every frame until they are followed again."""
+late; a new or fast-moving person brings detection back to every frame until they are followed again; a lost
+one is looked for on the next detection (and estimated at their predicted box meanwhile, as on every frame)."""
 
 
 SCAN_EVERY = 8
@@ -74,7 +75,8 @@ class DetectedPeople:
             followed = self.tracker.follow(frame_index)
             if followed is not None:
                 self._followed_frames += 1
-                return [(i, box, True) for i, box in followed]
+                lost = self.tracker.coasting(frame_index, COAST_FRAMES)
+                return [(i, box, True) for i, box in followed] + [(i, box, False) for i, box in lost]
         self._followed_frames = 0
         scan = True if self._detected_frames % SCAN_EVERY == 0 else None
         self._detected_frames += 1

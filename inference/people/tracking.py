@@ -270,24 +270,27 @@ class OnlineTracker:
         return np.array([_to_box(t.motion.predict(frame_index)) for t in live], dtype=np.float64).reshape(-1, 4)
 
     def coasting(self, frame_index: int, max_frames: int) -> list[tuple[int, np.ndarray]]:
-        """[(track id, predicted box), ...] for the confirmed tracks not seen in `frame_index` (the frame just
-        given to `update`) but seen within the last `max_frames` frames: where the person probably is while
-        briefly hidden or missed by the detector, so the caller can still estimate them there."""
+        """[(track id, predicted box), ...] for the confirmed tracks the last `update` missed (`frame_index`: that
+        frame, or a frame followed after it) but seen within the last `max_frames` frames: where the person
+        probably is while briefly hidden or missed by the detector, so the caller can still estimate them there."""
         return [(t.id, _to_box(t.motion.predict(frame_index))) for t in self._live
-                if t.confirmed and t.last_frame != frame_index and frame_index - t.last_frame <= max_frames]
+                if t.confirmed and t.misses and frame_index - t.last_frame <= max_frames]
 
     def follow(self, frame_index: int) -> list[tuple[int, np.ndarray]] | None:
-        """Between two detections: [(track id, predicted box), ...] for every live track at `frame_index`, when
-        the tracker is sure of all of them (each found `FOLLOW_MIN_HITS` times and by the last `update`, moving
-        steadily: see `FOLLOW_MAX_SPEED`); None when it is not, or follows nobody, and the frame needs the
-        detector. Frames must still come in increasing order, as for `update`."""
+        """Between two detections: [(track id, predicted box), ...] at `frame_index` for the tracks the last
+        `update` found, when the tracker is sure of them all (each found `FOLLOW_MIN_HITS` times, moving
+        steadily: see `FOLLOW_MAX_SPEED`) and has no new track; None when it is not, or follows nobody, and the
+        frame needs the detector. People it has lost are not in the answer (`coasting` has their guesses) and
+        do not hold the detector to every frame: it looks for them on the next detection. Frames must still
+        come in increasing order, as for `update`."""
         if self._frame is not None and frame_index <= self._frame:
             raise ValueError(f"frames must be given in increasing order, got {frame_index} after {self._frame}")
-        if not self._live or not all(len(t.heights) >= FOLLOW_MIN_HITS and not t.misses and t.steady()
-                                     for t in self._live):
+        seen = [t for t in self._live if not t.misses]
+        if not seen or not all(t.confirmed for t in self._live) or not all(
+                len(t.heights) >= FOLLOW_MIN_HITS and t.steady() for t in seen):
             return None
         self._frame = frame_index
-        return [(t.id, _to_box(t.motion.predict(frame_index))) for t in self._live]
+        return [(t.id, _to_box(t.motion.predict(frame_index))) for t in seen]
 
     def finish(self) -> list[TrackSummary]:
         """Summaries of every track so far (ended or not), by id; call it after the last frame."""
