@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .tracking import box_intersection
+
 #: An expected person counts as returned by the first pass when one of its boxes overlaps theirs this much.
 MATCH_IOU = 0.3
 #: Boxes from different passes are one person when their IoU reaches this, or when the smaller lies this much
@@ -24,9 +26,7 @@ EDGE_PX = 2.0  # a box within this many network pixels of a window's inner edge 
 
 def overlap_matrix(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4+) and (M, 4+) [x, y, w, h] boxes -> (N, M) IoU and (N, M) intersection / smaller box's area."""
-    a_lo, a_hi = a[:, None, :2], a[:, None, :2] + a[:, None, 2:4]
-    b_lo, b_hi = b[None, :, :2], b[None, :, :2] + b[None, :, 2:4]
-    inter = np.clip(np.minimum(a_hi, b_hi) - np.maximum(a_lo, b_lo), 0, None).prod(axis=-1)
+    inter = box_intersection(a, b)
     area_a, area_b = a[:, None, 2:4].prod(axis=-1), b[None, :, 2:4].prod(axis=-1)
     iou = inter / np.maximum(area_a + area_b - inter, 1e-9)
     return iou, inter / np.maximum(np.minimum(area_a, area_b), 1e-9)

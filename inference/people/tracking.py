@@ -56,11 +56,16 @@ MOTION_GAIN = 0.5
 """Position gain of the motion filter when `box_smoothing` is None (crops then follow the raw boxes)."""
 
 
+def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 4+) and (M, 4+) boxes (x, y, w, h, ...) -> (N, M) areas of their intersections."""
+    a_lo, a_hi = a[:, None, :2], a[:, None, :2] + a[:, None, 2:4]
+    b_lo, b_hi = b[None, :, :2], b[None, :, :2] + b[None, :, 2:4]
+    return np.clip(np.minimum(a_hi, b_hi) - np.maximum(a_lo, b_lo), 0.0, None).prod(axis=-1)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, 4) and (M, 4) boxes (x, y, w, h) -> (N, M) intersection over union."""
-    a_lo, a_hi = a[:, None, :2], a[:, None, :2] + a[:, None, 2:]
-    b_lo, b_hi = b[None, :, :2], b[None, :, :2] + b[None, :, 2:]
-    overlap = np.clip(np.minimum(a_hi, b_hi) - np.maximum(a_lo, b_lo), 0.0, None).prod(axis=-1)
+    overlap = box_intersection(a, b)
     union = a[:, None, 2:].prod(axis=-1) + b[None, :, 2:].prod(axis=-1) - overlap
     return overlap / np.maximum(union, 1e-12)
 
