@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from inference.image_io import read_image_rgb  # noqa: E402
 from inference.people.detector import PersonDetector  # noqa: E402
 from inference.people.tiles import overlap_matrix  # noqa: E402
-from small_people import BUCKETS, FRAME_WH, FrameMaker, park_boxes  # noqa: E402
+from small_people import BUCKETS, FRAME_WH, FrameMaker  # noqa: E402
 
 SAMPLES = ROOT / "assets" / "samples"
 FOUND_IOU = 0.5
@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--second-thresholds", default="0.35,0.4,0.45", help="tried at the default size")
     args = parser.parse_args()
     detector = PersonDetector.load()
-    maker = FrameMaker(park_boxes(detector.detect))
+    maker = FrameMaker(detector.detect)
     frames = [maker.frame(i) for i in range(args.frames)]
     configs = {"first pass 416 alone": lambda image, truth, rng: detector.detect(image, scan=False)}
     tried = [(int(size), detector.second_threshold) for size in args.second_sizes.split(",")]

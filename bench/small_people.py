@@ -21,6 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inference.frames import FrameRange, open_frames
+
 ROOT = Path(__file__).resolve().parents[1]
 QUALITY = ROOT / "bench" / "quality_data"
 PARK = ROOT / "assets" / "samples" / "park_jumping_walking.mp4"
@@ -42,20 +44,9 @@ class Cutout:
     kind: str
 
 
-def read_frames(path: Path, indices) -> dict[int, np.ndarray]:
-    """The RGB frames of a video at `indices`."""
-    wanted, frames = set(indices), {}
-    capture = cv2.VideoCapture(str(path))
-    index = 0
-    while len(frames) < len(wanted):
-        ok, bgr = capture.read()
-        if not ok:
-            break
-        if index in wanted:
-            frames[index] = np.ascontiguousarray(bgr[:, :, ::-1])
-        index += 1
-    capture.release()
-    return frames
+def read_frames(path: Path, indices: range) -> dict[int, np.ndarray]:
+    """The RGB frames of a video at `indices`, read as the estimate job reads them."""
+    return dict(open_frames(path, FrameRange(indices.start, indices.stop, indices.step)))
 
 
 def rendered_people(step: int = 9) -> tuple[list[Cutout], list[np.ndarray]]:
@@ -79,22 +70,16 @@ def rendered_people(step: int = 9) -> tuple[list[Cutout], list[np.ndarray]]:
     return cutouts, rooms
 
 
-def park_boxes(detect) -> dict[int, np.ndarray]:
-    """The park clip's two people per frame of `PARK_FRAMES`, as `detect` (a PersonDetector's) finds them."""
-    boxes = {}
-    for index, rgb in read_frames(PARK, PARK_FRAMES).items():
-        found = detect(rgb)
-        if len(found) == 2 and found[:, 4].min() >= 0.5:
-            boxes[index] = found[:, :4]
-    return boxes
-
-
-def real_people(boxes_by_frame: dict[int, np.ndarray]) -> list[Cutout]:
-    """Rectangles around the park clip's people; `boxes_by_frame` are their [x, y, w, h] boxes per frame."""
+def real_people(detect) -> list[Cutout]:
+    """Rectangles around the park clip's two people in each frame of `PARK_FRAMES` where `detect` (a
+    PersonDetector's) finds both with score >= 0.5, with their boxes."""
     cutouts = []
-    for index, rgb in read_frames(PARK, boxes_by_frame).items():
+    for rgb in read_frames(PARK, PARK_FRAMES).values():
+        found = detect(rgb)
+        if len(found) != 2 or found[:, 4].min() < 0.5:
+            continue
         height, width = rgb.shape[:2]
-        for x, y, w, h in boxes_by_frame[index]:
+        for x, y, w, h in found[:, :4]:
             left, top = int(max(0, x - MARGIN * w)), int(max(0, y - MARGIN * h))
             right, bottom = int(min(width, x + w * (1 + MARGIN))), int(min(height, y + h * (1 + MARGIN)))
             patch = rgb[top:bottom, left:right]
@@ -146,9 +131,10 @@ def overlaps(box: np.ndarray, placed: list[np.ndarray], gap: float = 0.3) -> boo
 class FrameMaker:
     """Deterministic labelled frames: `frame(i)` -> (1080, 1920, 3) uint8 RGB, (N, 4) boxes, N kinds."""
 
-    def __init__(self, park_boxes: dict[int, np.ndarray], people_per_frame: int = 6, seed: int = 0):
+    def __init__(self, detect, people_per_frame: int = 6, seed: int = 0):
+        """`detect`: a PersonDetector's `detect`, which boxes the park clip's real people (`real_people`)."""
         self.rendered, self.rooms = rendered_people()
-        self.real = real_people(park_boxes)
+        self.real = real_people(detect)
         self.backgrounds = [cover(room) for room in self.rooms] + [cover(cv2.imread(str(ROCKET))[:, :, ::-1])]
         self.people_per_frame = people_per_frame
         self.seed = seed
