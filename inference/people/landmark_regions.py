@@ -26,7 +26,7 @@ def _state(region: Roi) -> np.ndarray:
 
 
 class LandmarkRegions:
-    """Per track: the smoothed region of the landmarks last found, and whether to use it for the next frame."""
+    """Per track: the region the landmarks last found put the body in, and whether to use it for the next frame."""
 
     def __init__(self) -> None:
         self._filters: dict[int, ConstantVelocityFilter | None] = {}
