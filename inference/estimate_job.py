@@ -71,10 +71,11 @@ class CameraFollower:
 
 def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measures: PersonMeasures,
                    camera: CameraFollower | None = None
-                   ) -> Iterator[tuple[int, int, np.ndarray, dict[str, np.ndarray] | None]]:
-    """(frame index, track id, square crop box xywh, measurements) per person per frame; after each frame one
-    (frame index, -1, empty, None) marker, so the consumer can count frames with nobody in them. `camera`,
-    when given, follows the camera's turn on every frame, its people masked by their boxes."""
+                   ) -> Iterator[tuple[int, int, np.ndarray, dict[str, np.ndarray] | None, bool]]:
+    """(frame index, track id, square crop box xywh, measurements, kept) per person per frame, `kept` telling
+    whether the track is already sure to be kept (`people.keeps`); after each frame one (frame index, -1,
+    empty, None, False) marker, so the consumer can count frames with nobody in them. `camera`, when given,
+    follows the camera's turn on every frame, its people masked by their boxes."""
     for index, image in source:
         found = people.boxes(index, image)
         if camera is not None:
@@ -84,8 +85,8 @@ def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measu
             square = square_box(box, people.margin)
             sample = measures.measure(image, box, square, (track_id, index))
             sample["detected"] = np.asarray(detected)
-            yield index, track_id, _xywh(square), sample
-        yield index, -1, np.zeros(4), None
+            yield index, track_id, _xywh(square), sample, people.keeps(track_id)
+        yield index, -1, np.zeros(4), None, False
 
 
 def estimate_people(estimator: CropEstimator, source: FrameSource, people: FixedBox | DetectedPeople,
@@ -94,32 +95,43 @@ def estimate_people(estimator: CropEstimator, source: FrameSource, people: Fixed
                     should_stop: Callable[[], bool] | None = None,
                     camera: CameraFollower | None = None) -> tuple[int, int]:
     """Measure every person of every frame into `store` (crops go through the network in batches); returns
-    how many frames were read and the index of the last one (-1 when none). `camera`: see person_samples."""
-    pending: list[tuple[int, int, np.ndarray, dict[str, np.ndarray]]] = []
+    how many frames were read and the index of the last one (-1 when none). `camera`: see person_samples.
+    Crops of a track not yet sure to be kept wait (in memory, about 150 KB each) until it is, or until the clip
+    has passed and it is kept after all; a detector flicker never reaches the network."""
+    Row = tuple[int, int, np.ndarray, dict[str, np.ndarray]]
+    pending: list[Row] = []
+    waiting: dict[int, list[Row]] = {}
     frames_read, last_index = 0, -1
 
-    def flush() -> None:
-        out = estimator.run(np.stack([sample.pop("crop") for *_, sample in pending]))
-        for row, (index, track_id, box, sample) in enumerate(pending):
+    def flush(rows: list[Row]) -> None:
+        out = estimator.run(np.stack([sample.pop("crop") for *_, sample in rows]))
+        for row, (index, track_id, box, sample) in enumerate(rows):
             store.add(track_id, index, box, {**sample, **{key: value[row] for key, value in out.items()}})
-        pending.clear()
+
+    def queue(rows: list[Row]) -> None:
+        pending.extend(rows)
+        while len(pending) >= batch_size:
+            flush(pending[:batch_size])
+            del pending[:batch_size]
 
     samples = person_samples(source, people, measures, camera)
-    for index, track_id, box, sample in prefetched(samples, max_ahead=2 * batch_size):
+    for index, track_id, box, sample, kept in prefetched(samples, max_ahead=2 * batch_size):
         if should_stop is not None and should_stop():
             raise Cancelled()
         if sample is None:
             frames_read, last_index = frames_read + 1, index
             if progress is not None:
                 progress("estimate", frames_read, source.frame_count)
-        elif "crop" in sample:
-            pending.append((index, track_id, box, sample))
-            if len(pending) == batch_size:
-                flush()
-        else:
+        elif "crop" not in sample:
             store.add(track_id, index, box, sample)
+        elif kept:
+            queue([*waiting.pop(track_id, []), (index, track_id, box, sample)])
+        else:
+            waiting.setdefault(track_id, []).append((index, track_id, box, sample))
+    for track_id in sorted(people.kept_tracks() & set(waiting)):
+        queue(waiting[track_id])
     if pending:
-        flush()
+        flush(pending)
     return frames_read, last_index
 
 

@@ -88,3 +88,66 @@ def test_predicted_frames_after_the_last_detection_are_trimmed():
     np.testing.assert_array_equal(trimmed.frame, [0, 1, 2])  # the brief miss inside stays
     assert trimmed.betas.shape == (3, 10) and trimmed.pose_rotmat is None
     assert trim_after_last_detection(RawTrack(frame=np.arange(2), box_xywh=np.zeros((2, 4)))).frame.size == 2
+
+
+class _Clip:
+    """Frames 0..n-1 of a tiny blank video; `frame_count` as a real source has it."""
+
+    def __init__(self, n: int) -> None:
+        self.frame_count = n
+
+    def __iter__(self):
+        return ((i, np.zeros((8, 8, 3), np.uint8)) for i in range(self.frame_count))
+
+
+class _People:
+    """Track 0 in every frame, kept from its 4th frame on; track 1 a flicker in frames 2-3, never kept; track 2
+    in frames 5-9, kept only once the clip has passed."""
+
+    margin = 1.0
+
+    def __init__(self) -> None:
+        self.frame = -1
+
+    def boxes(self, index, image):
+        self.frame = index
+        ids = [0] + ([1] if index in (2, 3) else []) + ([2] if 5 <= index <= 9 else [])
+        return [(i, np.array([i, 0, 4, 4.0]), True) for i in ids]
+
+    def keeps(self, track_id):
+        return track_id == 0 and self.frame >= 3
+
+    def kept_tracks(self):
+        return {0, 2}
+
+
+class _Measures:
+    def measure(self, image, box, square, key):
+        track_id, index = key
+        return {"crop": np.full((2, 2, 3), 10 * track_id + index, np.uint8)}
+
+
+class _Network:
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+
+    def run(self, crops):
+        self.batches.append([int(c[0, 0, 0]) for c in crops])
+        return {"seen": crops[:, 0, 0, 0].astype(np.float32)}
+
+
+def test_only_kept_tracks_reach_the_network_in_full_batches_and_frame_order():
+    from inference.estimate_job import estimate_people
+
+    network = _Network()
+    with TrackStore() as store:
+        frames_read, last = estimate_people(network, _Clip(12), _People(), _Measures(), store, batch_size=4)
+        assert (frames_read, last) == (12, 11)
+        assert store.track_ids() == [0, 2]
+        np.testing.assert_array_equal(store.frames(0), range(12))
+        np.testing.assert_array_equal(store.frames(2), range(5, 10))
+        np.testing.assert_array_equal(store.column(0, "seen"), range(12))  # each frame's own output
+        np.testing.assert_array_equal(store.column(2, "seen"), [20 + i for i in range(5, 10)])
+    seen = [code for batch in network.batches for code in batch]
+    assert sorted(seen) == sorted([*range(12), *range(25, 30)])  # no crop of the flicker (codes 12, 13)
+    assert [len(b) for b in network.batches] == [4, 4, 4, 4, 1]

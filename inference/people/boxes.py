@@ -34,6 +34,12 @@ class FixedBox:
     def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
         return [(0, self.box, True)]
 
+    def keeps(self, track_id: int) -> bool:
+        return True
+
+    def kept_tracks(self) -> set[int]:
+        return {0}
+
     def chosen_tracks(self, choice: str) -> list[int]:
         if choice not in ("all", "most-visible", "0"):
             raise UserError(f"--person {choice!r}: with a fixed box there is one person, id 0")
@@ -48,11 +54,12 @@ late; a new or fast-moving person brings detection back to every frame until the
 one is looked for on the next detection (and estimated at their predicted box meanwhile, as on every frame)."""
 
 
-SCAN_EVERY = 8
+SCAN_EVERY_FRAMES = 32
 """On large frames the detector looks closer over the whole frame (its second pass, docs/detection.md "Small
-people") on the first detection and then on one detection in this many (one frame in 32 while everyone is
-followed): small, distant people beside people it already finds are found within about a second; once
-tracked, they are looked for closely where they are expected."""
+people") on the first detection and then on the first detection this many frames after the last scan: small,
+distant people beside people it already finds are found within about a second; once tracked, they are looked
+for closely where they are expected. Counted in frames, not detections, so a stretch where the detector runs
+on every frame (a newcomer, a fast mover) does not scan more often: a scan costs about five first passes."""
 
 
 class DetectedPeople:
@@ -69,6 +76,7 @@ class DetectedPeople:
         self.detect_every = detect_every
         self._followed_frames = 0  # frames followed since the last detection
         self._detected_frames = 0  # frames the detector ran on
+        self._scanned_frame: int | None = None  # frame of the last zoomed scan
 
     def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
         if self._followed_frames + 1 < self.detect_every:
@@ -78,18 +86,34 @@ class DetectedPeople:
                 lost = self.tracker.coasting(frame_index, COAST_FRAMES)
                 return [(i, box, True) for i, box in followed] + [(i, box, False) for i, box in lost]
         self._followed_frames = 0
-        scan = True if self._detected_frames % SCAN_EVERY == 0 else None
+        scan = self._scanned_frame is None or frame_index - self._scanned_frame >= SCAN_EVERY_FRAMES
+        if scan:
+            self._scanned_frame = frame_index
         self._detected_frames += 1
-        found = self.detector.detect(image, expected=self.tracker.expected(frame_index, COAST_FRAMES), scan=scan)
+        found = self.detector.detect(image, expected=self.tracker.expected(frame_index, COAST_FRAMES),
+                                     scan=True if scan else None)
         detected = self.tracker.update(frame_index, found)
         predicted = self.tracker.coasting(frame_index, COAST_FRAMES)
         return [(i, box, True) for i, box in detected] + [(i, box, False) for i, box in predicted]
 
-    def chosen_tracks(self, choice: str) -> list[int]:
-        """Track ids to keep: real people (not flickers or tiny far-away boxes; a clip the detector saw fewer
-        times than the minimum track length keeps tracks found in all of those), then `choice`."""
-        from .tracking import MIN_FRAMES, choose_tracks, keep_tracks
+    def keeps(self, track_id: int) -> bool:
+        """Whether the track is already seen often enough to be kept (`kept_tracks`) whatever follows, so its
+        crops are worth the network's time now; the others' wait (a flicker's never run). Its height is not
+        known for good until the clip ends: a track kept here and later found too small only costs time."""
+        from .tracking import MIN_FRAMES
 
-        summaries = self.tracker.finish()
-        kept = keep_tracks(summaries, min_frames=min(MIN_FRAMES, self._detected_frames))
-        return choose_tracks([s for s in summaries if s.id in kept], choice)
+        return self.tracker.frames_seen(track_id) >= MIN_FRAMES
+
+    def kept_tracks(self) -> set[int]:
+        """Ids of the real people once the clip has passed: not flickers or tiny far-away boxes; a clip the
+        detector saw fewer times than the minimum track length keeps tracks found in all of those."""
+        from .tracking import MIN_FRAMES, keep_tracks
+
+        return keep_tracks(self.tracker.finish(), min_frames=min(MIN_FRAMES, self._detected_frames))
+
+    def chosen_tracks(self, choice: str) -> list[int]:
+        """Track ids to keep (`kept_tracks`), then `choice`."""
+        from .tracking import choose_tracks
+
+        kept = self.kept_tracks()
+        return choose_tracks([s for s in self.tracker.finish() if s.id in kept], choice)

@@ -297,6 +297,10 @@ class OnlineTracker:
         self._frame = frame_index
         return [(t.id, _to_box(t.motion.predict(frame_index))) for t in seen]
 
+    def frames_seen(self, track_id: int) -> int:
+        """Detections so far of a live track (0 for an ended or unknown id)."""
+        return next((len(t.heights) for t in self._live if t.id == track_id), 0)
+
     def finish(self) -> list[TrackSummary]:
         """Summaries of every track so far (ended or not), by id; call it after the last frame."""
         return sorted((t.summary() for t in self._ended + self._live), key=lambda s: s.id)
