@@ -8,7 +8,9 @@ always; PARE with `--checkpoint` (and `--smpl`); PARE with rule-filled weights (
 check only: such weights estimate nothing).
 
     python bench/bench_quality.py [--clips walk,turn] [--checkpoint CKPT [--smpl SMPL]] [--rule-weights]
-                                  [--write-readme]
+                                  [--cut] [--write-readme]
+
+`--cut` adds each clip cut below the knees (`cut_at_knees`): legs leaving the picture, as in close framing.
 
 `--write-readme` replaces the "Motion quality" section of bench/README.md with today's table.
 """
@@ -110,6 +112,28 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
     return figures
 
 
+def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
+    """The clip with the rows below its knees' median height cut off (shins and feet leave the picture in
+    about half the frames, as in close framing), and its truth cut to match (image height, masks). The
+    result's principal point is the cut frame's centre, a few degrees off the camera's: PA figures do not
+    mind; RA and abs ones carry that tilt."""
+    import cv2
+
+    keep = int(round(float(np.median(truth["joints_2d"][:, [4, 5], 1]))))  # SMPL knees
+    capture = cv2.VideoCapture(str(clip))
+    target = scratch / f"{clip.stem}_cut.mp4"
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), truth["meta"]["fps"],
+                             (truth["meta"]["image_width"], keep))
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        writer.write(np.ascontiguousarray(frame[:keep]))
+    writer.release()
+    meta = {**truth["meta"], "clip": f"{truth['meta']['clip']} cut", "image_height": keep}
+    return target, {**truth, "meta": meta, "mask": truth["mask"][:, :keep]}
+
+
 def estimate(clip: Path, truth: dict, estimator: Estimator, output: Path) -> float:
     """Run the estimator's command line on the clip; the seconds it took. Raises with its message on failure."""
     command = [sys.executable, "-m", "inference", "estimate", "--input", str(clip), "--output", str(output),
@@ -148,12 +172,15 @@ def readme_section(rows: list[tuple[str, str, dict[str, float]]], clips: list[di
                         f"`{meta['motion']}`)" for meta in clips)
     return f"""{HEADING}
 
-`python bench/bench_quality.py --write-readme` (about a minute on two cores for the keypoint fit, three
-more with `--rule-weights`) runs `python -m inference estimate` on each clip of `bench/quality_data/` (made
-by `tools/make_quality_clips.py`: the stand-in body in clothes performing real motion capture in a textured
-room, filmed by a known camera, every joint's 3D truth known; see `bench/quality_data/README.md`) with the
-clip's focal length, and compares the result's 24 joints with the truth. Add `--checkpoint CKPT
+`python bench/bench_quality.py --cut --write-readme` (about a minute on two cores for the keypoint fit, as
+much again for `--cut`, three more with `--rule-weights`) runs `python -m inference estimate` on each clip
+of `bench/quality_data/` (made by `tools/make_quality_clips.py`: the stand-in body in clothes performing
+real motion capture in a textured room, filmed by a known camera, every joint's 3D truth known; see
+`bench/quality_data/README.md`) with the clip's focal length, and compares the result's 24 joints with the truth. Add `--checkpoint CKPT
 [--smpl SMPL]` for PARE, `--rule-weights` for PARE with rule-filled weights (a plumbing check only).
+`<clip> cut` rows (`--cut`): the same clip with every row below the knees' median height cut off, so shins
+and feet leave the picture in about half the frames, as in close framing (the result's principal point is
+then the cut frame's centre, a few degrees off the camera's: PA figures do not mind, RA and abs carry it).
 
 {listing}
 
@@ -204,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", type=Path, help="a PARE checkpoint: adds PARE to the table")
     parser.add_argument("--smpl", type=Path, help="the SMPL file for --checkpoint (default: the stand-in body)")
     parser.add_argument("--rule-weights", action="store_true", help="adds PARE with rule-filled weights")
+    parser.add_argument("--cut", action="store_true", help="adds each clip cut below the knees")
     parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args(argv)
     paths = sorted(DATA.glob("*_truth.npz"))
@@ -215,13 +243,14 @@ def main(argv: list[str] | None = None) -> None:
             for path in paths:
                 truth = read_truth(path)
                 clip = path.with_name(path.name.replace("_truth.npz", ".mp4"))
-                output = Path(scratch) / f"{clip.stem}.npz"
-                seconds = estimate(clip, truth, estimator, output)
-                figures = {**evaluate(read_bodies(output), truth), "s": seconds}
-                rows.append((estimator.name, truth["meta"]["clip"], figures))
-                print(table(rows[-1:]).splitlines()[-1], flush=True)
                 if estimator.name == "keypoint fit":
                     clips.append(truth["meta"])
+                for clip, truth in ((clip, truth),) + ((cut_at_knees(clip, truth, Path(scratch)),) if args.cut else ()):
+                    output = Path(scratch) / f"{clip.stem}.npz"
+                    seconds = estimate(clip, truth, estimator, output)
+                    figures = {**evaluate(read_bodies(output), truth), "s": seconds}
+                    rows.append((estimator.name, truth["meta"]["clip"], figures))
+                    print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
     if args.write_readme:
         write_readme(readme_section(rows, clips))

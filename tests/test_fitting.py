@@ -287,15 +287,17 @@ def test_jacobian_matches_central_differences(body):
     rng = np.random.default_rng(6)
     pose, betas, cam_t = random_scene(rng, 3)
     pixels, visibility, world, _ = observe(body, pose, betas, cam_t, rng, pixel_noise=0, world_noise=0, hidden=0)
+    visibility[:, 25:] = 0.1  # doubted landmarks: the 2D and 3D terms weigh them differently
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
         shape = joint_shape_model(body)
         landmark_model = LandmarkModel()
         landmark_model.blend, landmark_model.offsets = landmark_model.blend.double(), landmark_model.offsets.double()
-        obs = _observations(pixels, visibility, world, IMAGE_SIZE, FOCAL, landmark_model.weights)
-        obs = type(obs)(obs.pixels.double(), obs.world.double(), obs.weights.double(), obs.visibility.double(),
-                        obs.focal_px, obs.centre.double())
+        obs = _observations(pixels, visibility, world, IMAGE_SIZE, FOCAL, landmark_model.weights,
+                            FitSettings().unseen_3d_visibility)
+        obs = type(obs)(obs.pixels.double(), obs.world.double(), obs.weights.double(), obs.weights_3d.double(),
+                        obs.visibility.double(), obs.focal_px, obs.centre.double())
         problem = FitProblem(JointShapeModel(shape.template.double(), shape.directions.double()), landmark_model, obs,
                              _weights(FitSettings(), temporal_weight=1.0))
         truth = State.from_translation(torch.tensor(pose, dtype=torch.float64), torch.tensor(cam_t))
@@ -322,3 +324,30 @@ def test_jacobian_matches_central_differences(body):
 def test_package_import_is_torch_free():
     code = "import sys, inference.fitting; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+LEG_LANDMARKS = [i for i, name in enumerate(BLAZEPOSE_LANDMARK_NAMES)
+                 if any(part in name for part in ("knee", "ankle", "heel", "foot_index"))]
+
+
+def test_legs_the_picture_cuts_off_follow_the_detectors_3d_guess(body):
+    """Legs below the frame edge: the detector doubts them (visibility ~0) and its pixels are guesses, but its 3D
+    landmarks still know the legs bend; the fit follows them rather than holding the legs straight."""
+    rng = np.random.default_rng(3)
+    n = 12
+    pose, betas, cam_t = random_scene(rng, n)
+    for side in ("left", "right"):  # knees bent as when walking, sitting or kicking
+        pose[:, body_joint(f"{side}_knee")] = rotmats(np.stack([rng.uniform(0.6, 1.4, n), np.zeros(n), np.zeros(n)], 1))
+    pixels, visibility, world, truth = observe(body, pose, betas, cam_t, rng, hidden=0.0, world_noise=0.02)
+    visibility[:, LEG_LANDMARKS] = rng.uniform(0.0, 0.03, (n, len(LEG_LANDMARKS)))
+    pixels[:, LEG_LANDMARKS] += rng.normal(0, 40, (n, len(LEG_LANDMARKS), 2))
+    legs = [body_joint(f"{side}_{joint}") for side in ("left", "right") for joint in ("knee", "ankle")]
+
+    def leg_error_mm(settings: FitSettings) -> float:
+        joints = fit_landmarks(body, pixels, visibility, world, IMAGE_SIZE, FOCAL, settings=settings).joints3d
+        relative = joints[:, legs] - joints[:, :1]
+        return float(1000 * np.linalg.norm(relative - (truth[:, legs] - truth[:, :1]), axis=-1).mean())
+
+    guessed, prior_only = leg_error_mm(FitSettings()), leg_error_mm(FitSettings(unseen_3d_visibility=0.0))
+    print(f"\nunseen legs, joint error from the pelvis: {guessed:.0f} mm (prior alone: {prior_only:.0f} mm)")
+    assert guessed < 0.7 * prior_only

@@ -5,7 +5,9 @@ by depth / focal length (its size at the body), and the 3D term compares the bod
 detector's metric "world" landmarks, both relative to their weighted centroid (so the term ignores where
 the detector put its origin, and one badly placed hip cannot shift every target). Both use a robust
 (Cauchy) loss, so a few wrong detections cannot drag the whole body, and both are weighted by visibility
-squared (a landmark the detector doubts counts far less) times how much its correspondence is trusted.
+squared (a landmark the detector doubts counts far less) times how much its correspondence is trusted. In
+the 3D term a landmark counts at least as if seen a little (`fit.FitSettings.unseen_3d_visibility`): for a
+joint outside the picture or hidden, the detector's 3D guess still knows more than the pose prior alone.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class Observations:
     pixels: Tensor  # (n, 33, 2) image landmarks, pixels
     world: Tensor  # (n, 33, 3) world landmarks rotated into camera axes (origin anywhere)
     weights: Tensor  # (n, 33) visibility^2 times correspondence trust, 0 for unusable landmarks
+    weights_3d: Tensor  # (n, 33) as `weights`, for the 3D term: unseen landmarks keep some weight there
     visibility: Tensor  # (n, 33) visibility alone (for the reported reprojection error)
     focal_px: float
     centre: Tensor  # (2,) principal point, pixels
@@ -56,7 +59,7 @@ def data_errors(landmarks: Tensor, obs: Observations, rows: Tensor, metres_per_p
     (k, 33, 3), both in metres.
 
     metres_per_px (k,) converts pixel errors to metres at the body (depth / focal length); trust (k, 33)
-    are the landmark weights, each row summing to 1, which define the centroids of the 3D comparison.
+    are the 3D term's landmark weights, each row summing to 1, which define the centroids of its comparison.
     """
     pixels, world = obs.pixels.index_select(0, rows), obs.world.index_select(0, rows)
     error_2d = (project(landmarks, obs.focal_px, obs.centre) - pixels) * metres_per_px[:, None, None]

@@ -225,13 +225,15 @@ class _DataTerms:
         self.points, self.focal_px = points, obs.focal_px
         trust = obs.weights.index_select(0, rows) * problem.landmark_mask
         self.trust = trust / trust.sum(dim=1, keepdim=True).clamp_min(1e-6)
+        trust_3d = obs.weights_3d.index_select(0, rows) * problem.landmark_mask
+        self.trust_3d = trust_3d / trust_3d.sum(dim=1, keepdim=True).clamp_min(1e-6)
         self.metres_per_px = points[:, list(HIP_LANDMARKS), 2].mean(dim=1).clamp_min(0.1) / obs.focal_px
-        error_2d, error_3d = data_errors(points, obs, rows, self.metres_per_px, self.trust)
+        error_2d, error_3d = data_errors(points, obs, rows, self.metres_per_px, self.trust_3d)
         squared_2d, squared_3d = error_2d.square().sum(dim=-1), error_3d.square().sum(dim=-1)
         self.factor_2d = (w.data_2d * self.trust * robust_weights(squared_2d, w.scale_2d_m)).sqrt()  # (k, 33)
-        self.factor_3d = (w.data_3d * self.trust * robust_weights(squared_3d, w.scale_3d_m)).sqrt()
+        self.factor_3d = (w.data_3d * self.trust_3d * robust_weights(squared_3d, w.scale_3d_m)).sqrt()
         self.cost = 0.5 * (w.data_2d * (self.trust * cauchy(squared_2d, w.scale_2d_m)).sum(dim=1)
-                           + w.data_3d * (self.trust * cauchy(squared_3d, w.scale_3d_m)).sum(dim=1))
+                           + w.data_3d * (self.trust_3d * cauchy(squared_3d, w.scale_3d_m)).sum(dim=1))
         self.residuals = torch.cat(((self.factor_2d.unsqueeze(-1) * error_2d).flatten(1),
                                     (self.factor_3d.unsqueeze(-1) * error_3d).flatten(1)), dim=1)
 
@@ -239,7 +241,7 @@ class _DataTerms:
         """Rates of the landmarks (3D term: the camera translation cancels) and of the camera points (2D
         term), each (k, 33, 3, P) -> d(data residuals) (k, 165, P)."""
         d_2d = self.metres_per_px[:, None, None, None] * (self._projection_jacobian() @ moved_points)
-        d_3d = moved_landmarks - (self.trust[:, :, None, None] * moved_landmarks).sum(dim=1, keepdim=True)
+        d_3d = moved_landmarks - (self.trust_3d[:, :, None, None] * moved_landmarks).sum(dim=1, keepdim=True)
         return torch.cat(((self.factor_2d[..., None, None] * d_2d).flatten(1, 2),
                           (self.factor_3d[..., None, None] * d_3d).flatten(1, 2)), dim=1)
 
