@@ -32,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
+from contract.skeleton import JOINT_NAMES  # noqa: E402
 from quality_metrics import (ALL_JOINTS, LIMB_JOINTS, absolute_mpjpe, acceleration_error,  # noqa: E402
                              jitter, joints_on_person, pa_mpjpe, root_aligned_mpjpe, to_world)
 
@@ -119,7 +120,8 @@ def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
     mind; RA and abs ones carry that tilt."""
     import cv2
 
-    keep = int(round(float(np.median(truth["joints_2d"][:, [4, 5], 1]))))  # SMPL knees
+    knees = [JOINT_NAMES.index("left_knee"), JOINT_NAMES.index("right_knee")]
+    keep = int(round(float(np.median(truth["joints_2d"][:, knees, 1]))))
     capture = cv2.VideoCapture(str(clip))
     target = scratch / f"{clip.stem}_cut.mp4"
     writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), truth["meta"]["fps"],
@@ -176,8 +178,9 @@ def readme_section(rows: list[tuple[str, str, dict[str, float]]], clips: list[di
 much again for `--cut`, three more with `--rule-weights`) runs `python -m inference estimate` on each clip
 of `bench/quality_data/` (made by `tools/make_quality_clips.py`: the stand-in body in clothes performing
 real motion capture in a textured room, filmed by a known camera, every joint's 3D truth known; see
-`bench/quality_data/README.md`) with the clip's focal length, and compares the result's 24 joints with the truth. Add `--checkpoint CKPT
-[--smpl SMPL]` for PARE, `--rule-weights` for PARE with rule-filled weights (a plumbing check only).
+`bench/quality_data/README.md`) with the clip's focal length, and compares the result's 24 joints with the
+truth. Add `--checkpoint CKPT [--smpl SMPL]` for PARE, `--rule-weights` for PARE with rule-filled weights (a
+plumbing check only).
 `<clip> cut` rows (`--cut`): the same clip with every row below the knees' median height cut off, so shins
 and feet leave the picture in about half the frames, as in close framing (the result's principal point is
 then the cut frame's centre, a few degrees off the camera's: PA figures do not mind, RA and abs carry it).

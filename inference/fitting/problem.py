@@ -223,10 +223,13 @@ class _DataTerms:
     def __init__(self, problem: FitProblem, points: Tensor, rows: Tensor):
         w, obs = problem.weights, problem.obs
         self.points, self.focal_px = points, obs.focal_px
-        trust = obs.weights.index_select(0, rows) * problem.landmark_mask
-        self.trust = trust / trust.sum(dim=1, keepdim=True).clamp_min(1e-6)
-        trust_3d = obs.weights_3d.index_select(0, rows) * problem.landmark_mask
-        self.trust_3d = trust_3d / trust_3d.sum(dim=1, keepdim=True).clamp_min(1e-6)
+
+        def shares(weights: Tensor) -> Tensor:
+            """(n, 33) landmark weights -> (k, 33) those of `rows` that the problem uses, each row summing to 1."""
+            used = weights.index_select(0, rows) * problem.landmark_mask
+            return used / used.sum(dim=1, keepdim=True).clamp_min(1e-6)
+
+        self.trust, self.trust_3d = shares(obs.weights), shares(obs.weights_3d)
         self.metres_per_px = points[:, list(HIP_LANDMARKS), 2].mean(dim=1).clamp_min(0.1) / obs.focal_px
         error_2d, error_3d = data_errors(points, obs, rows, self.metres_per_px, self.trust_3d)
         squared_2d, squared_3d = error_2d.square().sum(dim=-1), error_3d.square().sum(dim=-1)
