@@ -35,6 +35,10 @@ DEFAULT_SECOND_THRESHOLD = 0.4
 DEFAULT_MIN_PEOPLE = 1
 #: A frame is large enough for a second pass when its longer side is at least this many network inputs.
 LARGE_FRAME = 2
+#: Least side in network pixels of a second-pass window around an expected person. A window is sized to its
+#: person (`tiles.window_around`), not a whole network input: a 75 px person of a 1080p frame costs a 192 px
+#: square input, a fifth of a 416 one; this leaves a few of the network's coarsest (32 px) cells around them.
+WINDOW_MIN_INPUT = 128
 
 
 class PersonDetector:
@@ -96,14 +100,15 @@ class PersonDetector:
 
     def _windows(self, first: np.ndarray, expected: np.ndarray | None, scale: float, image_hw: tuple[int, int]
                  ) -> list[tuple[tuple[int, int, int, int], float, float]]:
-        """(window, its scale, its network pixels) around each expected person the first pass missed: one
-        network input at `scale`, or a lower scale where `tiles.WINDOW_CONTEXT` times the person is larger."""
+        """(window, its scale, its network pixels) around each expected person the first pass missed, sized to
+        the person (`tiles.window_around`) at `scale`, or at a lower scale where it is larger than one input."""
         if expected is None:
             return []
         windows = []
         for box in tiles.missed(expected, first):
             if box[2] > 0 and box[3] > 0:
-                x0, y0, x1, y1 = tiles.window_around(box, self.input_size / scale, image_hw)
+                x0, y0, x1, y1 = tiles.window_around(box, self.input_size / scale, WINDOW_MIN_INPUT / scale,
+                                                  image_hw)
                 window_scale = min(scale, self.input_size / max(x1 - x0, y1 - y0))
                 windows.append(((x0, y0, x1, y1), window_scale, (x1 - x0) * (y1 - y0) * window_scale ** 2))
         return windows
