@@ -1,4 +1,4 @@
-"""The result file, format v1: one `.npz` of plain arrays plus a JSON `meta` string (docs/result_format.md).
+"""The result file (format version 2): one `.npz` of plain arrays plus a JSON `meta` string (docs/result_format.md).
 
 It is the contract between the estimator, the Blender add-on and users' own scripts, so this module needs only
 numpy and the standard library (no torch) and every file it writes loads with `numpy.load(allow_pickle=False)`.
@@ -187,7 +187,7 @@ def _write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
     temporary = temporary_path(target.parent, f".{target.name}.partial-", ".tmp")
     try:
         with open(temporary, "xb") as stream:  # a file object, so numpy does not append '.npz' to the name
-            np.savez_compressed(stream, **arrays)
+            _save_npz(stream, arrays)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
@@ -195,6 +195,15 @@ def _write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _save_npz(stream: Any, arrays: dict[str, np.ndarray]) -> None:
+    """What `np.savez_compressed` writes (`<name>.npy` members, deflated), at the fastest deflate level: the
+    float16 maps dominate and level 1 writes them in half the time of numpy's default 6, about 4 % larger."""
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 def read_result(path: str | os.PathLike[str], include_maps: bool = True) -> Result:
