@@ -25,6 +25,11 @@ STANDING_ASPECT = 2.5
 #: A box ending this close to the image's bottom edge (a fraction of the image height) counts as cut off by it:
 #: detector boxes stop a few pixels short of the edge (3.6 px of 512 on the astronaut portrait).
 CUT_OFF_MARGIN = 0.02
+#: Least share of its box, in height or in width, that a body's landmarks span. A detector's box holds what it
+#: sees of a person, so the whole body is never much smaller than it (0.85-1.5 on the samples and the quality
+#: clips); given the head and shoulders of someone whose legs are hidden (behind a railing, a table, a car), the
+#: landmark model may instead squeeze a whole small body into them (the `ascent` sample's man: 0.44).
+MIN_BOX_FILL = 0.7
 #: The angle at which the hips -> body-circle direction should point, 90 degrees = straight up.
 _TARGET_ANGLE = np.pi / 2
 
@@ -70,9 +75,24 @@ def completed_box(box_xywh: np.ndarray, image_height: int) -> np.ndarray:
     it is, and so is every box clear of the edge.
     """
     x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64))
-    if y + h < (1.0 - CUT_OFF_MARGIN) * image_height or h >= STANDING_ASPECT * w:
+    if y + h < (1.0 - CUT_OFF_MARGIN) * image_height:
         return np.array([x, y, w, h])
-    return np.array([x, y, w, STANDING_ASPECT * w])
+    return standing_box(box_xywh)
+
+
+def standing_box(box_xywh: np.ndarray) -> np.ndarray:
+    """(4,) person box (x, y, w, h) -> the box extended downward to a standing body's proportions (as it is when
+    already that tall): where a whole body would be whose upper part the box holds."""
+    x, y, w, h = (float(v) for v in np.asarray(box_xywh, dtype=np.float64))
+    return np.array([x, y, w, max(h, STANDING_ASPECT * w)])
+
+
+def fills_box(points_xy: np.ndarray, box_xywh: np.ndarray) -> bool:
+    """(N, 2) a body's landmarks in image pixels, (4,) its person box -> whether they span at least
+    `MIN_BOX_FILL` of the box's height or of its width (see there: a body squeezed into part of a person does not)."""
+    span = np.ptp(np.asarray(points_xy, dtype=np.float64), axis=0)
+    size = np.asarray(box_xywh, dtype=np.float64)[2:4]
+    return bool((span >= MIN_BOX_FILL * size).any())
 
 
 def roi_from_alignment_points(centre_xy: np.ndarray, circle_xy: np.ndarray, scale: float = ROI_SCALE) -> Roi:
