@@ -21,8 +21,8 @@ from .crop import square_box
 from contract.errors import UserError
 from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
-from .finalize import (Geometry, RawTrack, ground_tracks, landmark_track, pare_track, track_report,
-                       trim_after_last_detection)
+from .finalize import (FIT_SMOOTHING, Geometry, RawTrack, ground_tracks, landmark_track, pare_track,
+                       track_report, trim_after_last_detection)
 from .frames import FrameRange, FrameSource, open_frames
 from .grounding.camera_motion import CameraMotionTracker, person_mask
 from .grounding.floor import parse_floor_hint
@@ -160,7 +160,7 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     for track_id in chosen:
         raw = raw_track(store, track_id)
         if estimator.network is None:
-            track = landmark_track(raw, estimator, geometry, video)
+            track = landmark_track(raw, estimator, geometry, video, smoothing)
         else:
             track, refined = pare_track(raw, estimator, geometry, smoothing, refine, video)
             if refined is not None:
@@ -226,7 +226,10 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
     focal = float(focal_length) if focal_length else default_focal_length(source.width, source.height)
     geometry = Geometry(source.width, source.height, focal)
     video = source.kind != "image"
-    smoothing = smoothing if video else None
+    if not video:
+        smoothing = None
+    elif smoothing is not None and estimator.network is None:
+        smoothing = FIT_SMOOTHING  # the `smooth_*` options set PARE's filter; the fit has its own, lighter one
     camera = CameraFollower(source.width, source.height, focal) \
         if video and chosen_options["camera_motion"] == "auto" else None
     with TrackStore(output.parent) as store:
@@ -257,7 +260,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
             "checkpoint": None if checkpoint is None else Path(checkpoint).name,
             "body_model": estimator.body.name if smpl is None else Path(smpl).name,
             "track_ids": ids,
-            "smoothing": None if smoothing is None or estimator.network is None else asdict(smoothing),
+            "smoothing": None if smoothing is None else asdict(smoothing),
             "refinement": refinement or None,
             "quality": quality,
             "floor": floor,
