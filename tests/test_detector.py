@@ -254,3 +254,21 @@ def test_a_distant_person_beside_a_near_one_is_tracked_through_a_clip(walker):
         far = [(track, box) for track, box, _ in found if iou(box, far_boxes[frame_index]) >= 0.5]
         assert len(far) == 1, (frame_index, found)
     assert len(people.chosen_tracks("all")) == 2
+
+
+def test_weak_boxes_come_after_the_sure_ones_which_stay_as_they_were():
+    """pan.mp4 frame 86: the jumping body lands in a pose the detector scores 0.21; `weak_threshold` returns
+    it after the sure boxes, while a photo's sure boxes are the same with it as without."""
+    from inference.frames import FrameRange, open_frames
+
+    detector = PersonDetector.load()
+    (_, landing), = open_frames(SAMPLES.parents[1] / "bench" / "quality_data" / "pan.mp4", FrameRange(86, 87))
+    assert len(detector.detect(landing)) == 0
+    weak = detector.detect(landing, weak_threshold=0.2)
+    assert len(weak) >= 1 and 0.2 <= weak[0, 4] < detector.score_threshold
+    assert weak[0, 3] > 150  # the whole body (about 210 px), not a part
+    photo = read_image_rgb(SAMPLES / "cameraman.png")
+    sure = detector.detect(photo)
+    with_weak = detector.detect(photo, weak_threshold=0.1)
+    np.testing.assert_array_equal(with_weak[:len(sure)], sure)
+    assert (with_weak[len(sure):, 4] < detector.score_threshold).all()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from contract.errors import UserError
-from inference.people.tracking import (OnlineTracker, TrackSummary, box_iou, choose_tracks, keep_tracks,
-                                       min_cost_assignment)
+from inference.people.assignment import min_cost_assignment
+from inference.people.tracking import OnlineTracker, TrackSummary, box_iou, choose_tracks, keep_tracks
 
 JITTER = 0.02  # detector box noise, as a fraction of the person's height (a few pixels on a 200 px person)
 
@@ -219,6 +219,26 @@ def test_follow_predicts_only_when_sure_of_everyone():
         tracker.follow(14)  # frames still in order
 
 
+def test_a_weak_detection_where_a_followed_person_is_expected_keeps_them():
+    """A confirmed walker whose detection drops below the detector's threshold (a pose, blur, partial cover)
+    stays one track through weak boxes where they are expected; a weak box elsewhere, or one a new track could
+    take, starts nothing."""
+    walker = person(range(20), x0=100, vx=3, jitter=0.0)
+    tracker = OnlineTracker()
+    for frame in range(10):
+        tracker.update(frame, walker[frame][None])
+    elsewhere = np.array([[600.0, 50.0, 60.0, 150.0, 0.25]])
+    for frame in range(10, 16):
+        weak = np.concatenate([walker[frame][None] * [1, 1, 1, 1, 0.3], elsewhere])
+        (track_id, box), = tracker.update(frame, np.zeros((0, 5)), weak=weak)
+        assert track_id == 0
+        np.testing.assert_allclose(box, walker[frame][:4], atol=1.0)
+    assert tracker.coasting(16, max_frames=5) == []  # seen, not lost
+    newcomer = np.array([[300.0, 50.0, 60.0, 150.0, 0.9]])
+    tracker.update(16, newcomer, weak=newcomer * [1, 1, 1, 1, 0.3] + [2, 0, 0, 0, 0])
+    assert [s.frames_seen for s in tracker.finish()] == [16, 1]  # the walker missed once; no third track
+
+
 def test_a_fast_person_is_not_followed():
     runner = person(range(10), x0=100, vx=15, height=200.0, jitter=0.0)  # 7.5 % of their height per frame
     tracker = OnlineTracker()
@@ -233,7 +253,9 @@ class CountingDetector:
     def __init__(self, people):
         self.people, self.calls, self.frame, self.expected = people, 0, 0, {}
 
-    def detect(self, image, expected=None, scan=None):
+    score_threshold = 0.35
+
+    def detect(self, image, expected=None, scan=None, weak_threshold=None):
         self.calls += 1
         self.expected[self.frame] = expected
         found = [boxes[self.frame] for boxes in self.people if self.frame in boxes]

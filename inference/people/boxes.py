@@ -54,6 +54,13 @@ late; a new or fast-moving person brings detection back to every frame until the
 one is looked for on the next detection (and estimated at their predicted box meanwhile, as on every frame)."""
 
 
+WEAK_SCORE = 0.2
+"""Detector boxes scoring from this up to the detector's threshold (0.35) confirm a person the tracker already
+follows where it expects them (`OnlineTracker.update`), so a pose, blur or partial cover that lowers the score
+for a while does not end their track: a jump's landing in the `pan` quality clip scores 0.21-0.30 over its last
+six frames, which were lost. They never start a track."""
+
+
 SCAN_EVERY_FRAMES = 32
 """On large frames the detector looks closer over the whole frame (its second pass, docs/detection.md "Small
 people") on the first detection and then on the first detection this many frames after the last scan: small,
@@ -91,8 +98,9 @@ class DetectedPeople:
             self._scanned_frame = frame_index
         self._detected_frames += 1
         found = self.detector.detect(image, expected=self.tracker.expected(frame_index, COAST_FRAMES),
-                                     scan=True if scan else None)
-        detected = self.tracker.update(frame_index, found)
+                                     scan=True if scan else None, weak_threshold=WEAK_SCORE)
+        sure = found[:, 4] >= self.detector.score_threshold
+        detected = self.tracker.update(frame_index, found[sure], weak=found[~sure])
         predicted = self.tracker.coasting(frame_index, COAST_FRAMES)
         return [(i, box, True) for i, box in detected] + [(i, box, False) for i, box in predicted]
 

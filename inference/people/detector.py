@@ -66,7 +66,7 @@ class PersonDetector:
                    min_people)
 
     def detect(self, image_rgb: np.ndarray, expected: np.ndarray | None = None,
-               scan: bool | None = None) -> np.ndarray:
+               scan: bool | None = None, weak_threshold: float | None = None) -> np.ndarray:
         """(H, W, 3) uint8 RGB -> (K, 5) float32 rows [x, y, w, h, score] in the image's pixels.
 
         Only people, one box each, best score first, scores >= `score_threshold`; boxes clipped to the image.
@@ -74,7 +74,9 @@ class PersonDetector:
         (docs/detection.md, "Small people"): over the whole frame when `scan` is True, or when `scan` is None
         and the first pass found fewer than `min_people`; otherwise only around the `expected` people ((M, 4+)
         [x, y, w, h] boxes, e.g. a tracker's predictions) that the first pass did not return. `scan=False`
-        and no `expected` give the first pass alone.
+        and no `expected` give the first pass alone. `weak_threshold` (below `score_threshold`) adds the first
+        pass's boxes scoring from it up, after the others: too unsure to count as people, but a tracker may take
+        one where it expects a person it already follows (`OnlineTracker.update`).
         """
         check_rgb_image(image_rgb)
         if expected is not None:
@@ -82,8 +84,17 @@ class PersonDetector:
             if expected.ndim != 2 or expected.shape[1] < 4 or not np.isfinite(expected[:, :4]).all():
                 raise ValueError(f"expected must be (M, 4+) finite [x, y, w, h] boxes, got shape {expected.shape}")
         height, width = image_rgb.shape[:2]
-        first = self._pass(image_rgb, (0, 0, width, height), self.input_size / max(height, width),
-                           self.score_threshold)
+        floor = self.score_threshold if weak_threshold is None else min(weak_threshold, self.score_threshold)
+        candidates = self._pass(image_rgb, (0, 0, width, height), self.input_size / max(height, width), floor)
+        sure = candidates[:, 4] >= self.score_threshold
+        first, weak = candidates[sure], candidates[~sure]
+        found = self._zoomed(image_rgb, first, expected, scan)
+        return found if not len(weak) else np.concatenate([found, weak])
+
+    def _zoomed(self, image_rgb: np.ndarray, first: np.ndarray, expected: np.ndarray | None,
+                scan: bool | None) -> np.ndarray:
+        """The first pass's boxes, with the second pass's merged in where `detect` says it runs."""
+        height, width = image_rgb.shape[:2]
         long_side = max(height, width)
         second_scale = min(1.0, self.second_size / long_side)
         if long_side < LARGE_FRAME * self.input_size or second_scale * long_side <= self.input_size:

@@ -5,7 +5,7 @@ one frame's detections and answers at once. Each track carries a constant-veloci
 (centre and log size): its prediction is where the person should be now, and its estimate is the crop box.
 
 Association, per frame: every live track's box is predicted to this frame; detections are assigned to
-tracks by minimum total cost (the Hungarian method below), first on overlap with the predicted box
+tracks by minimum total cost (the Hungarian method, `assignment.py`), first on overlap with the predicted box
 (cost 1 - IoU, pairs under `min_iou` not allowed), then, for what is left, on centre distance to the
 predicted centre (under half the track's height, similar height), which catches fast or small people whose
 boxes no longer overlap the prediction. Tracks choose in tiers: confirmed ones (seen `CONFIRM_HITS` times)
@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from contract.errors import UserError
+
+from .assignment import min_cost_assignment
 
 CONFIRM_HITS = 3
 """Detections a track needs before it counts as confirmed."""
@@ -70,61 +72,10 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return overlap / np.maximum(union, 1e-12)
 
 
-def min_cost_assignment(cost: np.ndarray) -> list[tuple[int, int]]:
-    """(R, C) costs, np.inf = not allowed -> (row, col) pairs of a minimum-cost matching.
-
-    Among the matchings with the most allowed pairs, the one of least total cost (Kuhn-Munkres). Pairs of
-    infinite cost are never returned. Shortest augmenting paths with dual potentials, O(R^2 C) for R <= C.
-    """
-    cost = np.asarray(cost, dtype=np.float64)
-    allowed = np.isfinite(cost)
-    if not allowed.any():
-        return []
-    finite = cost[allowed]
-    # A forbidden pair costs more than any full matching of allowed pairs, so it is used only when unavoidable.
-    big = (finite.max() - finite.min() + 1.0) * (min(cost.shape) + 1) + finite.max()
-    work = np.where(allowed, cost, big)
-    transposed = work.shape[0] > work.shape[1]
-    if transposed:
-        work = work.T
-    pairs = _augmenting_path_assignment(work)
-    if transposed:
-        pairs = [(c, r) for r, c in pairs]
-    return sorted((r, c) for r, c in pairs if allowed[r, c])
-
-
-def _augmenting_path_assignment(cost: np.ndarray) -> list[tuple[int, int]]:
-    """(R, C) finite costs with R <= C -> every row matched to a distinct column at minimum total cost.
-
-    Rows join one at a time. Column 0 is a virtual start column holding the new row; Dijkstra-like, the free
-    column with the least reduced cost joins the alternating tree and the potentials are shifted so that
-    tree edges stay tight, until a free real column is reached; the path is then flipped.
-    """
-    rows, cols = cost.shape
-    row_pot, col_pot = np.zeros(rows), np.zeros(cols + 1)
-    owner = np.full(cols + 1, -1)  # owner[j]: row matched to column j (j = 1..cols), -1 if free
-    for row in range(rows):
-        owner[0], column = row, 0
-        slack, came_from = np.full(cols + 1, np.inf), np.zeros(cols + 1, dtype=int)
-        in_tree = np.zeros(cols + 1, dtype=bool)
-        while owner[column] != -1:
-            in_tree[column] = True
-            i = owner[column]
-            reduced = cost[i] - row_pot[i] - col_pot[1:]
-            better = ~in_tree[1:] & (reduced < slack[1:])
-            slack[1:][better], came_from[1:][better] = reduced[better], column
-            free_slack = np.where(in_tree[1:], np.inf, slack[1:])
-            nxt = int(np.argmin(free_slack)) + 1
-            step = free_slack[nxt - 1]
-            row_pot[owner[in_tree]] += step
-            col_pot[in_tree] -= step
-            slack[~in_tree] -= step
-            column = nxt
-        while column:  # flip the alternating path back to the virtual column
-            previous = came_from[column]
-            owner[column] = owner[previous]
-            column = previous
-    return [(int(owner[j]), j - 1) for j in range(1, cols + 1) if owner[j] != -1]
+def _usable(detections: np.ndarray | None) -> np.ndarray:
+    """(K, 5) detections (or None) -> (K', 5) float64, those with finite values and a positive size."""
+    rows = np.asarray(np.zeros((0, 5)) if detections is None else detections, dtype=np.float64).reshape(-1, 5)
+    return rows[np.isfinite(rows).all(axis=1) & (rows[:, 2] > 0) & (rows[:, 3] > 0)]
 
 
 def _to_state(box_xywh: np.ndarray) -> np.ndarray:
@@ -237,22 +188,27 @@ class OnlineTracker:
         self._next_id = 0
         self._frame: int | None = None
 
-    def update(self, frame_index: int, detections: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    def update(self, frame_index: int, detections: np.ndarray, weak: np.ndarray | None = None
+               ) -> list[tuple[int, np.ndarray]]:
         """(K, 5) detections (x, y, w, h, score) in frame `frame_index` -> [(track id, box (x, y, w, h)), ...].
 
         One entry per usable detection (finite, positive size), in detection order: the id of the track it
-        belongs to and that track's smoothed box in this frame (the raw box if smoothing is off).
+        belongs to and that track's smoothed box in this frame (the raw box if smoothing is off). `weak`: (L, 5)
+        detections too unsure to count as people (`PersonDetector.detect(weak_threshold=...)`); one that
+        overlaps the predicted box of a confirmed track no detection took (IoU >= `min_iou`) is that person,
+        seen (a pose, blur or partial cover the detector is unsure of), and gets an entry after the others; the
+        rest are dropped and never start a track (as ByteTrack's second association).
         """
         if self._frame is not None and frame_index <= self._frame:
             raise ValueError(f"frames must be given in increasing order, got {frame_index} after {self._frame}")
         self._frame = frame_index
-        detections = np.asarray(detections, dtype=np.float64).reshape(-1, 5)
-        usable = np.isfinite(detections).all(axis=1) & (detections[:, 2] > 0) & (detections[:, 3] > 0)
-        detections = detections[usable]
+        detections, weak = _usable(detections), _usable(weak)
         self._end_tracks([t for t in self._live if frame_index - t.last_frame > self.max_gap])
         owners = self._associate(frame_index, detections[:, :4])
-        for k, track in owners.items():
-            track.observe(detections[k, :4], float(detections[k, 4]), frame_index)
+        weak_owners = self._associate_weak(frame_index, weak[:, :4], set(owners.values()))
+        for rows, matched in ((detections, owners), (weak, weak_owners)):
+            for k, track in matched.items():
+                track.observe(rows[k, :4], float(rows[k, 4]), frame_index)
         for track in self._live:
             track.misses = 0 if track.last_frame == frame_index else track.misses + 1
         self._end_tracks([t for t in self._live if t.misses > TENTATIVE_MAX_MISSES and not t.confirmed])
@@ -265,6 +221,8 @@ class OnlineTracker:
                 self._next_id += 1
                 self._live.append(track)
             answers.append((track.id, _to_box(track.motion.state) if smoothed else box.copy()))
+        for k, track in sorted(weak_owners.items()):
+            answers.append((track.id, _to_box(track.motion.state) if smoothed else weak[k, :4].copy()))
         return answers
 
     def expected(self, frame_index: int, max_frames: int) -> np.ndarray:
@@ -326,6 +284,14 @@ class OnlineTracker:
                 for r, c in min_cost_assignment(gate(predicted, boxes[free])):
                     owners[free[c]] = tracks[r]
         return owners
+
+    def _associate_weak(self, frame: int, boxes: np.ndarray, taken: set[_Track]) -> dict[int, _Track]:
+        """(L, 4) weak detection boxes -> {index: confirmed track no detection took}, on overlap alone."""
+        tracks = [t for t in self._live if t.confirmed and t not in taken]
+        if not tracks or not len(boxes):
+            return {}
+        predicted = np.stack([_to_box(t.motion.predict(frame)) for t in tracks])
+        return {c: tracks[r] for r, c in min_cost_assignment(self._overlap_cost(predicted, boxes))}
 
     def _overlap_cost(self, predicted: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         iou = box_iou(predicted, boxes)
