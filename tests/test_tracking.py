@@ -220,9 +220,9 @@ def test_follow_predicts_only_when_sure_of_everyone():
 
 
 def test_a_weak_detection_where_a_followed_person_is_expected_keeps_them():
-    """A confirmed walker whose detection drops below the detector's threshold (a pose, blur, partial cover)
-    stays one track through weak boxes where they are expected; a weak box elsewhere, or one a new track could
-    take, starts nothing."""
+    """A walker seen long enough to be kept, whose detection drops below the detector's threshold (a pose, blur,
+    partial cover), stays one track through weak boxes where they are expected; a weak box elsewhere, or beside
+    a newcomer, starts nothing, and a young track (a duplicate box, say) is not kept alive by weak boxes."""
     walker = person(range(20), x0=100, vx=3, jitter=0.0)
     tracker = OnlineTracker()
     for frame in range(10):
@@ -237,6 +237,9 @@ def test_a_weak_detection_where_a_followed_person_is_expected_keeps_them():
     newcomer = np.array([[300.0, 50.0, 60.0, 150.0, 0.9]])
     tracker.update(16, newcomer, weak=newcomer * [1, 1, 1, 1, 0.3] + [2, 0, 0, 0, 0])
     assert [s.frames_seen for s in tracker.finish()] == [16, 1]  # the walker missed once; no third track
+    for frame in range(17, 20):  # the newcomer, confirmed but young, then only weakly seen: not sustained
+        tracker.update(frame, newcomer if frame < 19 else np.zeros((0, 5)), weak=newcomer * [1, 1, 1, 1, 0.3])
+    assert [s.frames_seen for s in tracker.finish()] == [16, 3]
 
 
 def test_a_fast_person_is_not_followed():

@@ -195,7 +195,8 @@ class OnlineTracker:
         One entry per usable detection (finite, positive size), in detection order: the id of the track it
         belongs to and that track's smoothed box in this frame (the raw box if smoothing is off). `weak`: (L, 5)
         detections too unsure to count as people (`PersonDetector.detect(weak_threshold=...)`); one that
-        overlaps the predicted box of a confirmed track no detection took (IoU >= `min_iou`) is that person,
+        overlaps the predicted box of a track no detection took (IoU >= `min_iou`), a track already seen
+        `MIN_FRAMES` times, is that person,
         seen (a pose, blur or partial cover the detector is unsure of), and gets an entry after the others; the
         rest are dropped and never start a track (as ByteTrack's second association).
         """
@@ -286,8 +287,10 @@ class OnlineTracker:
         return owners
 
     def _associate_weak(self, frame: int, boxes: np.ndarray, taken: set[_Track]) -> dict[int, _Track]:
-        """(L, 4) weak detection boxes -> {index: confirmed track no detection took}, on overlap alone."""
-        tracks = [t for t in self._live if t.confirmed and t not in taken]
+        """(L, 4) weak detection boxes -> {index: track no detection took}, on overlap alone; only tracks already
+        seen `MIN_FRAMES` times (sure to be kept), so weak boxes never make a flicker or a duplicate box, which a
+        weak box may well repeat, into a person."""
+        tracks = [t for t in self._live if len(t.heights) >= MIN_FRAMES and t not in taken]
         if not tracks or not len(boxes):
             return {}
         predicted = np.stack([_to_box(t.motion.predict(frame)) for t in tracks])
