@@ -34,6 +34,7 @@ def test_readme_main_job_writes_a_blend_and_a_preview(tmp_path):
     blend, preview = tmp_path / "out" / "demo.blend", tmp_path / "out" / "demo.png"
     printed = done.stdout + done.stderr
     assert str(blend) in printed and str(preview) in printed and "stand-in body" in printed
+    assert "(2 person(s), 120 frame(s)" in printed  # the README's "two people over 120 frames": no ghost, no loss
     assert blend.stat().st_size > 1_000_000
     image = cv2.imread(str(preview))
     assert image.shape == (540, 960, 3)
