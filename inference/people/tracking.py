@@ -196,9 +196,9 @@ class OnlineTracker:
         belongs to and that track's smoothed box in this frame (the raw box if smoothing is off). `weak`: (L, 5)
         detections too unsure to count as people (`PersonDetector.detect(weak_threshold=...)`); one that
         overlaps the predicted box of a track no detection took (IoU >= `min_iou`), a track already seen
-        `MIN_FRAMES` times, is that person,
-        seen (a pose, blur or partial cover the detector is unsure of), and gets an entry after the others; the
-        rest are dropped and never start a track (as ByteTrack's second association).
+        `MIN_FRAMES` times, is that person, seen (a pose, blur or partial cover the detector is unsure of), and
+        gets an entry after the others; the rest are dropped and never start a track (as ByteTrack's second
+        association).
         """
         if self._frame is not None and frame_index <= self._frame:
             raise ValueError(f"frames must be given in increasing order, got {frame_index} after {self._frame}")
