@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from contract.result_file import read_result  # noqa: E402
+from inference.crop import crop_person  # noqa: E402
 from weight_rule import REFERENCE, write_lightning_checkpoint  # noqa: E402
 
 CLIP = ROOT / "assets" / "samples" / "park_jumping_walking.mp4"
@@ -69,7 +70,8 @@ def write_tiled(clip: Path, frames: int, tile: int, target: Path) -> None:
 
 
 def write_crops(result_path: Path, clip: Path, target: Path) -> int:
-    """Every person-crop the first run estimated, as one 224-pixel frame each (MJPG); returns their count."""
+    """Every person-crop the first run estimated, cut as the pipeline cut it (`crop_person` on the result's
+    square box), as one 224-pixel frame each (MJPG); returns their count."""
     result = read_result(result_path, include_maps=False)
     capture = cv2.VideoCapture(str(clip))
     frames = []
@@ -81,12 +83,8 @@ def write_crops(result_path: Path, clip: Path, target: Path) -> int:
     writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (CROP, CROP))
     count = 0
     for person in result.persons:
-        for index, (x, y, w, h) in zip(person.frame, person.bbox_xywh):
-            side = max(w, h) * 1.2
-            cx, cy = x + w / 2, y + h / 2
-            scale = CROP / side
-            matrix = np.array([[scale, 0, CROP / 2 - scale * cx], [0, scale, CROP / 2 - scale * cy]])
-            writer.write(cv2.warpAffine(frames[int(index)], matrix, (CROP, CROP)))
+        for index, (x, y, w, h) in zip(person.frame, person.bbox_xywh):  # the square box the network saw
+            writer.write(crop_person(frames[int(index)], np.array([x + w / 2, y + h / 2, w, h]), CROP))
             count += 1
     writer.release()
     return count
