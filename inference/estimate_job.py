@@ -22,7 +22,7 @@ from contract.errors import UserError
 from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
 from .finalize import (FIT_SMOOTHING, Geometry, RawTrack, ground_tracks, landmark_track, pare_track,
-                       track_report, trim_after_last_detection)
+                       track_report, trim_after_last_detection, with_consistent_sides)
 from .frames import FrameRange, FrameSource, open_frames
 from .grounding.camera_motion import CameraMotionTracker, person_mask
 from .grounding.floor import parse_floor_hint
@@ -159,6 +159,8 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     tracks, ids, figures, reports = [], [], [], []
     for track_id in chosen:
         raw = raw_track(store, track_id)
+        if video:
+            raw = with_consistent_sides(raw)
         if estimator.network is None:
             track = landmark_track(raw, estimator, geometry, video, smoothing)
         else:

@@ -20,6 +20,7 @@ from .fitting.fit import FitResult, fit_landmarks
 from .grounding.camera_motion import CameraMotion
 from .grounding.floor import FloorHint
 from .grounding.take import GroundedTake, PersonEstimate, ground_take
+from .keypoints.side_order import relabelled, side_swaps, swap_order
 from .models.rotation import rotmat_to_axis_angle
 from contract.result_file import MAP_ARRAYS, PersonTrack, WorldPlacement
 from .smoothing import OneEuroParams, constant_shape, smooth_rotations, smooth_translation
@@ -52,6 +53,16 @@ def trim_after_last_detection(raw: RawTrack) -> RawTrack:
         return raw
     end = int(np.flatnonzero(raw.detected)[-1]) + 1
     return replace(raw, **{f.name: getattr(raw, f.name)[:end] for f in fields(raw) if getattr(raw, f.name) is not None})
+
+
+def with_consistent_sides(raw: RawTrack) -> RawTrack:
+    """The track with each frame's left and right landmarks relabelled where the landmark model swapped them
+    for a few frames (`keypoints.side_order`); for video only, stills have no neighbours to judge by."""
+    if raw.landmarks_image is None or len(raw.frame) < 2:
+        return raw
+    order = swap_order(side_swaps(raw.landmarks_image, raw.landmarks_confidence, raw.frame))
+    return replace(raw, **{name: relabelled(getattr(raw, name), order)
+                           for name in ("landmarks_image", "landmarks_confidence", "landmarks_world")})
 
 
 @dataclass

@@ -7,7 +7,8 @@ and the person's mask (bench/quality_data/README.md). Deterministic up to the re
 
     .venv/bin/python tools/make_quality_clips.py [--clips walk,turn] [--frames N] [--samples 4] [--out DIR]
 
-About 2.5 s a frame on two busy cores at the default settings (15 minutes for the four clips).
+About 1 s a frame on two idle cores at the default settings, 2.5 s on busy ones (7 to 18 minutes for the
+five clips).
 """
 from __future__ import annotations
 

@@ -44,4 +44,7 @@ CLIPS: tuple[ClipSpec, ...] = (
     ClipSpec("pan", "jumping forward, the camera slowly panning 24 degrees", "humanoid3d_jump.txt", 90,
              Outfit(skin=(0.65, 0.45, 0.33), shirt=(0.2, 0.45, 0.25), trousers=(0.5, 0.45, 0.35)),
              azimuth_deg=30.0, distance_m=6.5, height_m=1.4, pan_deg=24.0, denoise=True),
+    ClipSpec("dance", "dancing with the arms raised overhead, still camera", "humanoid3d_dance_a.txt", 90,
+             Outfit(skin=(0.55, 0.38, 0.28), shirt=(0.8, 0.65, 0.2), trousers=(0.15, 0.15, 0.3)),
+             azimuth_deg=-15.0, distance_m=6.0, betas=np.array([0.3, 0.8, 0, 0, 0, 0, 0, 0, 0, 0])),
 )

@@ -1,0 +1,101 @@
+"""Left and right landmarks kept consistent along a track (inference/keypoints/side_order.py)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from contract.skeleton import JOINT_NAMES
+from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES as NAMES
+from inference.keypoints.side_order import PARTS, relabelled, side_swaps, swap_order
+
+ROOT = Path(__file__).resolve().parents[1]
+DANCE = ROOT / "bench" / "quality_data" / "dance.mp4"  # the stand-in body dancing, arms raised overhead
+
+
+HEIGHTS = {"shoulder": 100.0, "elbow": 150.0, "wrist": 190.0, "pinky": 200.0, "index": 200.0, "thumb": 200.0,
+           "hip": 200.0, "knee": 270.0, "ankle": 340.0, "heel": 345.0, "foot_index": 350.0}
+ARMS = ("elbow", "wrist", "pinky", "index", "thumb")
+LEGS = ("knee", "ankle", "heel", "foot_index")
+
+
+def walking_track(frames: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, 33, 2) pixels of a person seen from the side walking right, arms and legs swinging in opposition
+    (twins pass each other at full speed every 12-13 frames, as in a side view), and (frames, 33) confidences of
+    1. Face landmarks sit at the head, 60 px down."""
+    t = np.arange(frames, dtype=np.float64)
+    swing = 25.0 * np.sin(t / 4.0)
+    pixels = np.zeros((frames, len(NAMES), 2))
+    for index, name in enumerate(NAMES):
+        side = -1.0 if "left" in name else 1.0 if "right" in name else 0.0
+        stem = name.replace("left_", "").replace("right_", "")
+        offset = swing if stem in LEGS else -swing if stem in ARMS else 20.0
+        pixels[:, index, 0] = 300.0 + 4.0 * t + side * offset
+        pixels[:, index, 1] = HEIGHTS.get(stem, 60.0)
+    return pixels, np.ones((frames, len(NAMES)))
+
+
+def swapped_part(pixels: np.ndarray, part: str, frames: list[int]) -> np.ndarray:
+    out = pixels.copy()
+    for left, right in PARTS[part]:
+        out[frames, left], out[frames, right] = pixels[frames, right], pixels[frames, left]
+    return out
+
+
+def test_a_limb_pair_labelled_the_wrong_way_round_for_a_few_frames_is_swapped_back():
+    pixels, confidence = walking_track()
+    swaps = side_swaps(swapped_part(pixels, "arms", [10, 11, 12]), confidence, np.arange(30))
+    assert np.flatnonzero(swaps["arms"]).tolist() == [10, 11, 12]
+    assert not swaps["legs"].any() and not swaps["trunk"].any()
+    assert not any(side_swaps(pixels, confidence, np.arange(30))[part].any() for part in PARTS)
+
+
+def test_limbs_that_really_cross_are_left_as_labelled():
+    pixels, confidence = walking_track(60)
+    swaps = side_swaps(pixels, confidence, np.arange(60))
+    assert not any(swaps[part].any() for part in PARTS)
+
+
+def test_a_hidden_limb_gives_no_reason_to_swap():
+    """Matching the visible arm to the model's guess at the hidden one must not look cheap."""
+    pixels, confidence = walking_track()
+    hidden = [NAMES.index(name) for name in NAMES if name.startswith("right_") and "hip" not in name
+              and "shoulder" not in name]
+    confidence[:, hidden] = 0.05
+    pixels[15:, hidden] = pixels[15:, [NAMES.index(NAMES[i].replace("right", "left")) for i in hidden]] + 3.0
+    swaps = side_swaps(pixels, confidence, np.arange(30))
+    assert not any(swaps[part].any() for part in PARTS)
+
+
+def test_relabelling_moves_every_per_landmark_array_alike():
+    pixels, _ = walking_track(4)
+    world = np.random.default_rng(0).normal(size=(4, len(NAMES), 3))
+    swaps = {part: np.array([False, True, False, False]) if part == "legs" else np.zeros(4, bool) for part in PARTS}
+    order = swap_order(swaps)
+    knee, twin = NAMES.index("left_knee"), NAMES.index("right_knee")
+    assert np.array_equal(relabelled(world, order)[1, knee], world[1, twin])
+    assert np.array_equal(relabelled(pixels, order)[0], pixels[0])
+    assert np.array_equal(relabelled(relabelled(world, order), order), world)
+
+
+def test_the_dancers_legs_and_arms_stay_on_their_own_sides(tmp_path):
+    """Dance frames 55-66: the landmark model swaps the legs in frames 60-61 and calls the raised right arm the
+    left one in 61-62; fed the relabelled landmarks, the fit keeps every knee, ankle and wrist nearer its own
+    true joint than its twin's in every frame (without the relabelling, the ankles cross in frames 59-61)."""
+    out = tmp_path / "dance.npz"
+    done = subprocess.run([sys.executable, "-m", "inference", "estimate", "--input", str(DANCE), "--output", str(out),
+                           "--frame-range", "55:67", "--progress", "none"], cwd=ROOT, text=True,
+                          capture_output=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "2", "PARE_BODY_CHECKPOINT": "", "PARE_BODY_SMPL": ""})
+    assert done.returncode == 0, done.stderr
+    with np.load(out) as result:
+        frames, joints2d = result["person_0/frame"], result["person_0/joints2d"]
+    with np.load(ROOT / "bench" / "quality_data" / "dance_truth.npz") as truth:
+        true2d = truth["joints_2d"][frames]
+    assert len(frames) == 12
+    for stem in ("knee", "ankle", "wrist"):
+        twins = [JOINT_NAMES.index(f"left_{stem}"), JOINT_NAMES.index(f"right_{stem}")]
+        own = np.linalg.norm(joints2d[:, twins] - true2d[:, twins], axis=-1).sum(axis=1)
+        crossed = np.linalg.norm(joints2d[:, twins] - true2d[:, twins[::-1]], axis=-1).sum(axis=1)
+        assert (own < crossed).all(), (stem, np.c_[frames, own, crossed])
