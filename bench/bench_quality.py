@@ -41,7 +41,7 @@ README = ROOT / "bench" / "README.md"
 HEADING = "## Motion quality"
 ON_PERSON_FRACTION = 0.5  # a body overlaps its person when at least half its joints land on the person
 COLUMNS = ("estimator", "clip", "bodies", "coverage", "PA limbs", "PA all", "RA limbs", "RA all", "abs all",
-           "accel", "jitter (truth)", "off-person", "s")
+           "px limbs", "accel", "jitter (truth)", "off-person", "s")
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,9 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
     if not len(frames):
         return figures
     camera_points = np.stack([bodies[b]["joints3d"][r] for b, r in zip(body_of_frame, row)])
+    image_points = np.stack([bodies[b]["joints2d"][r] for b, r in zip(body_of_frame, row)])[:, LIMB_JOINTS]
+    visible = truth["visible"][frames][:, LIMB_JOINTS]
+    px_limbs = float(np.linalg.norm(image_points - truth["joints_2d"][frames][:, LIMB_JOINTS], axis=-1)[visible].mean())
     predicted = to_world(camera_points, truth["camera_rotation"][frames], truth["camera_translation"][frames])
     actual = truth["joints_world"][frames]
     # A change of body breaks a run just as a missing frame does: shift later frames apart at each change.
@@ -106,7 +109,7 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
         "PA limbs": pa_mpjpe(predicted, actual, LIMB_JOINTS), "PA all": pa_mpjpe(predicted, actual, ALL_JOINTS),
         "RA limbs": root_aligned_mpjpe(predicted, actual, LIMB_JOINTS),
         "RA all": root_aligned_mpjpe(predicted, actual, ALL_JOINTS),
-        "abs all": absolute_mpjpe(predicted, actual, ALL_JOINTS),
+        "abs all": absolute_mpjpe(predicted, actual, ALL_JOINTS), "px limbs": px_limbs,
         "accel": acceleration_error(predicted, actual, timeline),
         "jitter": jitter(predicted, timeline), "truth jitter": jitter(actual, timeline),
     })
@@ -157,7 +160,7 @@ def _cell(figures: dict[str, float], column: str) -> str:
     if column in ("bodies", "off-person", "s"):
         return f"{figures[column]:.0f}"
     value = figures.get(column, float("nan"))
-    return "-" if np.isnan(value) else f"{value:.0f}" if column != "accel" else f"{value:.1f}"
+    return "-" if np.isnan(value) else f"{value:.1f}" if column in ("accel", "px limbs") else f"{value:.0f}"
 
 
 def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
@@ -191,7 +194,8 @@ Columns: `bodies` estimated (1 expected; more when a track breaks or a ghost app
 where a body stands on the person (at least half its joints on the person's mask; of several, the one with
 most) / frames the person is in; joint errors in mm over those frames: `PA` = after a per-frame similarity
 alignment, `RA` = pelvises made equal (world frame), `abs` = in the world as placed by the known camera
-(depth and size count); `limbs` = the 12 limb joints (hips, knees, ankles, shoulders, elbows, wrists),
+(depth and size count); `px limbs` = pixels between the limb joints drawn in the picture and the truth's, over
+the ones the camera sees (does the motion stay on the person); `limbs` = the 12 limb joints (hips, knees, ankles, shoulders, elbows, wrists),
 `all` = the 24 joints; `accel` = acceleration error (mm/frame^2, pelvis-relative), `jitter` = mean jerk (mm/frame^3,
 pelvis-relative) with the truth's own in brackets, both only inside runs of consecutive frames on one body;
 `off-person` = frames of any body with fewer than half its joints on the person's mask; `s` = seconds for

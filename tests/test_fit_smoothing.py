@@ -37,7 +37,7 @@ def test_the_fit_is_smoothed_lightly_and_no_smooth_keeps_it_raw(tmp_path):
     raw_meta, raw = estimate(tmp_path / "raw.npz", "--no-smooth")
     assert meta["smoothing"] == asdict(FIT_SMOOTHING) and raw_meta["smoothing"] is None
     assert smoothed.shape == raw.shape
-    # Jerk 26 -> 9 mm/frame^3 on these frames.
+    # Jerk 26 -> 10 mm/frame^3 on these frames.
     assert jerk_mm(smoothed) < 0.6 * jerk_mm(raw), (jerk_mm(smoothed), jerk_mm(raw))
     # The shake goes, the motion stays: joints move by under 2 cm on average.
     assert np.linalg.norm(smoothed - raw, axis=-1).mean() < 0.02

@@ -58,10 +58,12 @@ def test_metrics_give_the_known_answers():
     masks[:, 5:35, 10:50] = True
     on_mask = rng.uniform([12, 7], [48, 33], (len(frames), 24, 2))
     clip = {"mask": masks, "joints_world": in_camera, "camera_rotation": np.tile(np.eye(3), (len(frames), 1, 1)),
-            "camera_translation": np.zeros((len(frames), 3))}
+            "camera_translation": np.zeros((len(frames), 3)), "joints_2d": on_mask,
+            "visible": np.ones((len(frames), 24), bool)}
     first, second = [{"frame": part, "joints3d": in_camera[part], "joints2d": on_mask[part]}
                      for part in (np.arange(0, 6), np.arange(6, len(frames)))]
     ghost = {"frame": np.arange(3), "joints3d": in_camera[:3] + 1.0, "joints2d": on_mask[:3] + [100, 0]}
     figures = evaluate([first, ghost, second], clip)
     assert figures["bodies"] == 3 and figures["coverage"] == 1.0 and figures["off-person"] == 3
     assert figures["PA all"] < 1e-6 and figures["abs all"] < 1e-9 and figures["accel"] < 1e-9
+    assert figures["px limbs"] < 1e-9
