@@ -100,7 +100,7 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
     camera_points = np.stack([bodies[b]["joints3d"][r] for b, r in zip(body_of_frame, row)])
     image_points = np.stack([bodies[b]["joints2d"][r] for b, r in zip(body_of_frame, row)])[:, LIMB_JOINTS]
     visible = truth["visible"][frames][:, LIMB_JOINTS]
-    px_limbs = float(np.linalg.norm(image_points - truth["joints_2d"][frames][:, LIMB_JOINTS], axis=-1)[visible].mean())
+    misses_px = np.linalg.norm(image_points - truth["joints_2d"][frames][:, LIMB_JOINTS], axis=-1)
     predicted = to_world(camera_points, truth["camera_rotation"][frames], truth["camera_translation"][frames])
     actual = truth["joints_world"][frames]
     # A change of body breaks a run just as a missing frame does: shift later frames apart at each change.
@@ -109,7 +109,7 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
         "PA limbs": pa_mpjpe(predicted, actual, LIMB_JOINTS), "PA all": pa_mpjpe(predicted, actual, ALL_JOINTS),
         "RA limbs": root_aligned_mpjpe(predicted, actual, LIMB_JOINTS),
         "RA all": root_aligned_mpjpe(predicted, actual, ALL_JOINTS),
-        "abs all": absolute_mpjpe(predicted, actual, ALL_JOINTS), "px limbs": px_limbs,
+        "abs all": absolute_mpjpe(predicted, actual, ALL_JOINTS), "px limbs": float(misses_px[visible].mean()),
         "accel": acceleration_error(predicted, actual, timeline),
         "jitter": jitter(predicted, timeline), "truth jitter": jitter(actual, timeline),
     })
@@ -195,11 +195,11 @@ where a body stands on the person (at least half its joints on the person's mask
 most) / frames the person is in; joint errors in mm over those frames: `PA` = after a per-frame similarity
 alignment, `RA` = pelvises made equal (world frame), `abs` = in the world as placed by the known camera
 (depth and size count); `px limbs` = pixels between the limb joints drawn in the picture and the truth's, over
-the ones the camera sees (does the motion stay on the person); `limbs` = the 12 limb joints (hips, knees, ankles, shoulders, elbows, wrists),
-`all` = the 24 joints; `accel` = acceleration error (mm/frame^2, pelvis-relative), `jitter` = mean jerk (mm/frame^3,
-pelvis-relative) with the truth's own in brackets, both only inside runs of consecutive frames on one body;
-`off-person` = frames of any body with fewer than half its joints on the person's mask; `s` = seconds for
-the whole estimate.
+the ones the camera sees (does the motion stay on the person); `limbs` = the 12 limb joints (hips, knees,
+ankles, shoulders, elbows, wrists), `all` = the 24 joints; `accel` = acceleration error (mm/frame^2,
+pelvis-relative), `jitter` = mean jerk (mm/frame^3, pelvis-relative) with the truth's own in brackets, both
+only inside runs of consecutive frames on one body; `off-person` = frames of any body with fewer than half
+its joints on the person's mask; `s` = seconds for the whole estimate.
 
 Measured {datetime.date.today().isoformat()}:
 

@@ -144,9 +144,8 @@ On the quality clips (bench/README.md) it takes a quarter to a half off the acce
 within 2 mm. Each joint's rotation is filtered on its own, so the filter's misses add up along an arm: the
 minimum cutoff is the one (0.05 Hz) that keeps the acceleration error of the lighter 0.02 while drawing the
 limb joints nearer the person (pan 4.4 -> 3.6 px, dance 5.9 -> 5.3; 0.2 gives up a tenth of the gain in
-acceleration for a little more). PARE's
-heavier settings round off the kick, while on estimates without a temporal term (the fit run frame by frame,
-as PARE works) they are the better choice."""
+acceleration for a little more). PARE's heavier settings round off the kick, while on estimates without a
+temporal term (the fit run frame by frame, as PARE works) they are the better choice."""
 
 
 def landmark_track(raw: RawTrack, estimator: CropEstimator, geometry: Geometry, video: bool,

@@ -15,25 +15,23 @@ from __future__ import annotations
 import numpy as np
 
 from ..fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
+from .decode import MIRROR_ORDER
 
 SWAP_CHARGE = 0.3  # log of the factor by which a frame's swap must shrink its steps' movement to be chosen
 STILL = 0.2  # torso lengths: movement of a part's landmarks (summed) too small to tell the labellings apart
 MAX_LINKED_GAP = 3  # frames; a track unseen for longer starts afresh from the model's labels
 
 
-def _pairs(*stems: str) -> tuple[tuple[int, int], ...]:
-    """Index pairs (left, right) of the named landmarks ("mouth" is named the other way round)."""
-    names = BLAZEPOSE_LANDMARK_NAMES
-
-    def index(side: str, stem: str) -> int:
-        return names.index(f"{stem}_{side}" if stem == "mouth" else f"{side}_{stem}")
-    return tuple((index("left", stem), index("right", stem)) for stem in stems)
+def _pairs(*left_names: str) -> tuple[tuple[int, int], ...]:
+    """Index pairs (left, right) of the named left landmarks and their mirror twins."""
+    return tuple((i, int(MIRROR_ORDER[i])) for i in map(BLAZEPOSE_LANDMARK_NAMES.index, left_names))
 
 
 PARTS: dict[str, tuple[tuple[int, int], ...]] = {
-    "trunk": _pairs("shoulder", "hip", "eye_inner", "eye", "eye_outer", "ear", "mouth"),
-    "arms": _pairs("elbow", "wrist", "pinky", "index", "thumb"),
-    "legs": _pairs("knee", "ankle", "heel", "foot_index"),
+    "trunk": _pairs("left_shoulder", "left_hip", "left_eye_inner", "left_eye", "left_eye_outer", "left_ear",
+                    "mouth_left"),
+    "arms": _pairs("left_elbow", "left_wrist", "left_pinky", "left_index", "left_thumb"),
+    "legs": _pairs("left_knee", "left_ankle", "left_heel", "left_foot_index"),
 }
 _HIPS, _SHOULDERS = PARTS["trunk"][1], PARTS["trunk"][0]
 
