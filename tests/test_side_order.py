@@ -82,7 +82,8 @@ def test_relabelling_moves_every_per_landmark_array_alike():
 def test_the_dancers_legs_and_arms_stay_on_their_own_sides(tmp_path):
     """Dance frames 55-66: the landmark model swaps the legs in frames 60-61 and calls the raised right arm the
     left one in 61-62; fed the relabelled landmarks, the fit keeps every knee, ankle and wrist nearer its own
-    true joint than its twin's in every frame (without the relabelling, the ankles cross in frames 59-61)."""
+    true joint than its twin's in every frame where the twins are apart (without the relabelling, the ankles
+    cross in frames 59-61). The knees pass each other in frames 55-58 (2-11 px apart): no side is wrong there."""
     out = tmp_path / "dance.npz"
     done = subprocess.run([sys.executable, "-m", "inference", "estimate", "--input", str(DANCE), "--output", str(out),
                            "--frame-range", "55:67", "--progress", "none"], cwd=ROOT, text=True,
@@ -96,6 +97,8 @@ def test_the_dancers_legs_and_arms_stay_on_their_own_sides(tmp_path):
     assert len(frames) == 12
     for stem in ("knee", "ankle", "wrist"):
         twins = [JOINT_NAMES.index(f"left_{stem}"), JOINT_NAMES.index(f"right_{stem}")]
+        apart = np.linalg.norm(true2d[:, twins[0]] - true2d[:, twins[1]], axis=-1) >= 15.0
         own = np.linalg.norm(joints2d[:, twins] - true2d[:, twins], axis=-1).sum(axis=1)
         crossed = np.linalg.norm(joints2d[:, twins] - true2d[:, twins[::-1]], axis=-1).sum(axis=1)
-        assert (own < crossed).all(), (stem, np.c_[frames, own, crossed])
+        assert apart.sum() >= 8
+        assert (own < crossed)[apart].all(), (stem, np.c_[frames, own, crossed])

@@ -94,7 +94,8 @@ class LandmarkModel:
                 from error
         return cls(interpreter, min_score)
 
-    def landmarks(self, image_rgb: np.ndarray, box_xywh: np.ndarray) -> Landmarks | None:
+    def landmarks(self, image_rgb: np.ndarray, box_xywh: np.ndarray, min_score: float | None = None
+                  ) -> Landmarks | None:
         """(H, W, 3) uint8 RGB image + (4,) tight person box (x, y, w, h) pixels -> landmarks, or None when the
         model's pose presence stays below `min_score` (nobody, or too little of a person, in the box).
 
@@ -102,23 +103,26 @@ class LandmarkModel:
         each with its mirror image, see `landmarks_in_roi`): on back and occluded
         views the pose presence swings between near 0 and near 1 with a few pixels' change of the region
         (the person on the stairs of the `ascent` sample: 0.31 to 1.0 for boxes 1 px apart), so one region
-        alone loses people the model does see. A person seen clearly costs one network call, as before."""
+        alone loses people the model does see. A person seen clearly costs one network call, as before.
+        `min_score` replaces the model's own floor, e.g. 0 where a person is known to be in the box."""
         for scale in (1.0,) + RETRY_SCALES:
-            found = self.landmarks_in_roi(image_rgb, roi_from_box(box_xywh, ROI_SCALE * scale))
+            found = self.landmarks_in_roi(image_rgb, roi_from_box(box_xywh, ROI_SCALE * scale), min_score)
             if found is not None:
                 return found
         return None
 
-    def landmarks_in_roi(self, image_rgb: np.ndarray, roi: Roi) -> Landmarks | None:
+    def landmarks_in_roi(self, image_rgb: np.ndarray, roi: Roi, min_score: float | None = None
+                         ) -> Landmarks | None:
         """Landmarks for an explicit region, e.g. MediaPipe's tracking region (`roi.roi_from_alignment_points`
         on the previous frame's hips' centre and body-circle point). Where the model is unsure of the region,
         its mirror image is tried too and the surer of the two kept (`decode.mirrored` says why)."""
         check_rgb_image(image_rgb)
         crop = crop_roi(image_rgb, roi, INPUT_SIZE)
+        floor = self.min_score if min_score is None else min_score
         raw = self._run(crop)
-        if raw.score < self.min_score:
+        if raw.score < floor:
             raw = max(raw, decode.mirrored(self._run(np.ascontiguousarray(crop[:, ::-1]))), key=lambda r: r.score)
-        if raw.score < self.min_score:
+        if raw.score < floor:
             return None
         body = slice(0, decode.BODY_POINTS)
         centre, circle = crop_to_image(raw.unit_xy[[decode.HIP_CENTRE_POINT, decode.BODY_CIRCLE_POINT]], roi)

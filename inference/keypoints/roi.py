@@ -30,6 +30,10 @@ CUT_OFF_MARGIN = 0.02
 #: clips); given the head and shoulders of someone whose legs are hidden (behind a railing, a table, a car), the
 #: landmark model may instead squeeze a whole small body into them (the `ascent` sample's man: 0.44).
 MIN_BOX_FILL = 0.7
+#: MediaPipe landmarks of the legs below the hips (knees, ankles, heels, toes), of the shoulders and of the hips.
+LEG_POINTS, SHOULDER_POINTS, HIP_POINTS = slice(25, 33), [11, 12], [23, 24]
+#: Mean confidence of the leg landmarks below which the legs count as unseen.
+SEEN_LEGS = 0.5
 #: The angle at which the hips -> body-circle direction should point, 90 degrees = straight up.
 _TARGET_ANGLE = np.pi / 2
 
@@ -87,12 +91,25 @@ def standing_box(box_xywh: np.ndarray) -> np.ndarray:
     return np.array([x, y, w, max(h, STANDING_ASPECT * w)])
 
 
-def fills_box(points_xy: np.ndarray, box_xywh: np.ndarray) -> bool:
-    """(N, 2) a body's landmarks in image pixels, (4,) its person box -> whether they span at least
-    `MIN_BOX_FILL` of the box's height or of its width (see there: a body squeezed into part of a person does not)."""
-    span = np.ptp(np.asarray(points_xy, dtype=np.float64), axis=0)
-    size = np.asarray(box_xywh, dtype=np.float64)[2:4]
-    return bool((span >= MIN_BOX_FILL * size).any())
+def squeezed_into_box(points_xy: np.ndarray, confidence: np.ndarray, box_xywh: np.ndarray) -> bool:
+    """(33, 2) a body's landmarks in image pixels, (33,) their confidence, (4,) its person box -> whether the
+    body may be squeezed into what the box holds of a person: its landmarks span less than `MIN_BOX_FILL` of
+    the box in both height and width, or its legs are unseen (`SEEN_LEGS`) and yet drawn inside the box. A
+    detector's box holds what it sees of a person, so legs hidden behind a railing lie below it; the landmark
+    model, given head and shoulders, may draw a whole small body in them instead (the `ascent` sample's man:
+    its span swings between 0.4 and 0.8 of his box as the box moves by a fraction of a pixel)."""
+    points = np.asarray(points_xy, dtype=np.float64)
+    box = np.asarray(box_xywh, dtype=np.float64)
+    if not (np.ptp(points, axis=0) >= MIN_BOX_FILL * box[2:4]).any():
+        return True
+    legs_unseen = float(np.mean(np.asarray(confidence)[LEG_POINTS])) < SEEN_LEGS
+    return legs_unseen and bool(points[LEG_POINTS, 1].max() <= box[1] + box[3])
+
+
+def torso_length(points_xy: np.ndarray) -> float:
+    """(33, 2) landmarks -> pixels from the shoulders' midpoint to the hips'."""
+    points = np.asarray(points_xy, dtype=np.float64)
+    return float(np.linalg.norm(points[HIP_POINTS].mean(axis=0) - points[SHOULDER_POINTS].mean(axis=0)))
 
 
 def roi_from_alignment_points(centre_xy: np.ndarray, circle_xy: np.ndarray, scale: float = ROI_SCALE) -> Roi:

@@ -67,17 +67,26 @@ def _as_float32(array: np.ndarray) -> Tensor:
     return tensor.contiguous(memory_format=torch.channels_last) if tensor.dim() == 4 else tensor
 
 
-class GraphProgram:
-    """A loaded program: call it with the input tensor, get the output tensors in the program's order."""
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX), where bf16 convolutions take
+    about half the fp32 time; elsewhere oneDNN emulates them, slower than fp32."""
+    return torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
-    def __init__(self, ops: list[_Op], inputs: list[str], outputs: list[str], params: dict[str, Tensor]):
+
+class GraphProgram:
+    """A loaded program: call it with the input tensor, get the output tensors (float32) in the program's order.
+    `bf16`: run the operations in bfloat16 (CPU autocast), for speed where `native_bf16()`."""
+
+    def __init__(self, ops: list[_Op], inputs: list[str], outputs: list[str], params: dict[str, Tensor],
+                 bf16: bool = False):
         self.ops, self.inputs, self.outputs, self.params = ops, inputs, outputs, params
+        self.bf16 = bf16
         unknown = {op["op"] for op in ops} - set(_SINGLE_OUTPUT) - {"add", "concat", "split"}
         if unknown:
             raise ValueError(f"unsupported operations in program: {sorted(unknown)}")
 
     @classmethod
-    def load(cls, path: Path) -> GraphProgram:
+    def load(cls, path: Path, bf16: bool = False) -> GraphProgram:
         """Read a program file; raises `UserError` naming the file when it is missing or not a program."""
         if not path.is_file():
             raise UserError(f"The bundled model file {path} is missing. Reinstall the project (the file ships "
@@ -92,10 +101,14 @@ class GraphProgram:
             raise UserError(f"The model file {path} has format {spec.get('format')}, this version reads "
                             f"{PROGRAM_FORMAT}. Reinstall the project.")
         params = {key: _as_float32(value) for key, value in arrays.items()}
-        return cls(spec["ops"], spec["inputs"], spec["outputs"], params)
+        return cls(spec["ops"], spec["inputs"], spec["outputs"], params, bf16)
 
     @torch.inference_mode()
     def __call__(self, x: Tensor) -> list[Tensor]:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return [output.float() for output in self._run(x)]
+
+    def _run(self, x: Tensor) -> list[Tensor]:
         values: dict[str, Tensor] = {self.inputs[0]: x}
         for op in self.ops:
             args = [values[name] for name in op["in"]]

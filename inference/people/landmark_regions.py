@@ -34,10 +34,14 @@ class LandmarkRegions:
 
     def region(self, track: int, frame: int, box_xywh: np.ndarray) -> Roi | None:
         """The region to look in at `frame`, or None to start from the box: for a new track, one unseen for more
-        than FOLLOW_GAP_STEPS steps, one whose box has left the region (a tracker switch), or a region that
-        has shrunk well below the box's (landmarks collapsed onto part of the body). A region larger than the
-        box is kept: it keeps a person's size when the detector box shrinks to part of them (backlight,
-        occlusion), since landmarks outside the box keep it whole."""
+        than FOLLOW_GAP_STEPS steps, one whose box has left the region (a tracker switch), a region that
+        has shrunk well below the box's (landmarks collapsed onto part of the body), or one turned upside down
+        round a box taller than wide: the landmarks of a spin, wrong for a frame, turn the region, which then
+        turns on at its velocity and feeds the model rotated crops it answers worse (the `turn` quality clip's
+        pirouettes: regions at -130 to -170 degrees round an upright dancer for ten to twenty frames, limbs
+        300 mm off); a handstand, the one upright-box pose it loses, is looked for from its box. A region
+        larger than the box is kept: it keeps a person's size when the detector box shrinks to part of them
+        (backlight, occlusion), since landmarks outside the box keep it whole."""
         motion = self._filters.get(track)
         if motion is None or frame <= motion.frame:
             return None
@@ -50,7 +54,8 @@ class LandmarkRegions:
         x, y, w, h = np.asarray(box_xywh, dtype=np.float64)
         centre = region.rotation_matrix().T @ (np.array([x + w / 2, y + h / 2]) - [region.cx, region.cy])
         collapsed = region.side * COLLAPSED_REGION_RATIO < roi_from_box(box_xywh).side
-        return None if collapsed or np.any(np.abs(centre) > region.side / 2) else region
+        upside_down = h > w and np.cos(region.rotation) < 0.0
+        return None if collapsed or upside_down or np.any(np.abs(centre) > region.side / 2) else region
 
     def found(self, track: int, frame: int, next_region: Roi | None, continued: bool) -> None:
         """The landmarks of `frame` put the body in `next_region` (None: not seen). `continued`: they were

@@ -4,14 +4,14 @@ PARE needs the 224x224 crop of the square box; the keypoint backend (and PARE re
 33 landmarks from the tight box. Both are cut from the frame while it is in hand, so frames are decoded once.
 A person the landmark model does not see gets NaN landmarks with zero confidence; the fit ignores them. A box
 the image's bottom edge cuts off is completed to a whole body's proportions first (`roi.completed_box`), and so
-is a box the body found in does not fill (`roi.fills_box`).
+is a box the body found in seems squeezed into (`roi.squeezed_into_box`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..crop import crop_person
-from ..keypoints.roi import completed_box, fills_box, standing_box
+from ..keypoints.roi import completed_box, squeezed_into_box, standing_box, torso_length
 from .landmark_regions import LandmarkRegions
 
 NUM_LANDMARKS = 33
@@ -65,14 +65,23 @@ class PersonMeasures:
     def _landmarks_in_box(self, image: np.ndarray, box_xywh: np.ndarray):
         """From the box completed to a whole body when the frame's bottom edge cuts it off (`completed_box`),
         and if the model sees nobody there, from the box as it is: a box drawn to the edge may hold a whole,
-        crouching or occluded person. Where the body found is squeezed into part of the box (`fills_box`: legs
-        hidden by something in front, the model fitting a whole small body into head and shoulders), again
-        from the box extended to a standing body, whose upper part the box then holds."""
+        crouching or occluded person. Where the body found seems squeezed into part of the person
+        (`roi.squeezed_into_box`: legs hidden by something in front, the model fitting a whole small body into
+        head and shoulders), again from the box extended to a standing body, whose upper part the box then
+        holds: with no floor on the model's pose presence (someone is known to be there; on the `ascent` man it
+        scores 0.04-0.15 while every trunk landmark is sure), taken when its head is in the box and its torso
+        longer (the squeezed body's is the short one)."""
         completed = completed_box(box_xywh, image.shape[0])
         found = self.landmark_model.landmarks(image, completed)
         if found is None and not np.array_equal(completed, box_xywh):
             found = self.landmark_model.landmarks(image, box_xywh)
         standing = standing_box(box_xywh)
-        if found is not None and not fills_box(found.image, box_xywh) and not np.array_equal(standing, completed):
-            found = self.landmark_model.landmarks(image, standing) or found
-        return found
+        if found is None or np.array_equal(standing, completed) or not squeezed_into_box(
+                found.image, found.confidence, box_xywh):
+            return found
+        again = self.landmark_model.landmarks(image, standing, min_score=0.0)
+        if again is None:
+            return found
+        x, y, w, h = box_xywh
+        head_in_box = x <= again.image[0, 0] <= x + w and y <= again.image[0, 1] <= y + h
+        return again if head_in_box and torso_length(again.image) > torso_length(found.image) else found
