@@ -92,13 +92,11 @@ def rotation_between_views(before: np.ndarray, after: np.ndarray, focal_px: floa
     source, target = _directions(after, focal_px, centre), _directions(before, focal_px, centre)
     tolerance = INLIER_ANGLE_PX / focal_px  # radians, about
     rng = np.random.default_rng(seed)
-    best = np.zeros(len(source), dtype=bool)
-    for _ in range(RANSAC_ROUNDS):
-        pair = rng.choice(len(source), 2, replace=False)
-        turn = fit_rotation(source[pair], target[pair])
-        inliers = np.linalg.norm(source @ turn.T - target, axis=-1) < tolerance
-        if inliers.sum() > best.sum():
-            best = inliers
+    first = rng.integers(0, len(source), RANSAC_ROUNDS)
+    pairs = np.stack([first, (first + rng.integers(1, len(source), RANSAC_ROUNDS)) % len(source)], axis=1)
+    turns = fit_rotation(source[pairs], target[pairs])  # (R, 3, 3), all samples at once
+    inliers = np.linalg.norm(np.einsum("rij,kj->rki", turns, source) - target, axis=-1) < tolerance  # (R, k)
+    best = inliers[np.argmax(inliers.sum(axis=1))]
     turn = fit_rotation(source[best], target[best])
     best = np.linalg.norm(source @ turn.T - target, axis=-1) < tolerance
     return fit_rotation(source[best], target[best]), int(best.sum())

@@ -48,12 +48,17 @@ def rotation_angle_deg(rotations: np.ndarray) -> np.ndarray:
 
 
 def fit_rotation(source: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """(k, 3) and (k, 3) corresponding directions -> (3, 3) rotation R minimising sum w |target - R source|^2.
+    """(..., k, 3) and (..., k, 3) corresponding directions -> (..., 3, 3) rotations R minimising
+    sum w |target - R source|^2, one per leading index (weights (..., k), default 1).
 
-    The orthogonal Procrustes (Kabsch) solution through the SVD, with the reflection removed.
+    The orthogonal Procrustes (Kabsch) solution through the SVD, with the reflection removed. Batched so a
+    RANSAC can fit all its samples in one call.
     """
-    w = np.ones(len(source)) if weights is None else np.asarray(weights, dtype=np.float64)
-    covariance = (np.asarray(target, dtype=np.float64) * w[:, None]).T @ np.asarray(source, dtype=np.float64)
+    source, target = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    weighted = target if weights is None else target * np.asarray(weights, dtype=np.float64)[..., None]
+    covariance = np.einsum("...ki,...kj->...ij", weighted, source)
     u, _, vt = np.linalg.svd(covariance)
-    flip = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-    return u @ flip @ vt
+    sign = np.sign(np.linalg.det(u @ vt))
+    flip = np.ones(u.shape[:-2] + (3,))
+    flip[..., 2] = np.where(sign == 0, 1.0, sign)
+    return (u * flip[..., None, :]) @ vt
