@@ -30,8 +30,8 @@ BLAZEPOSE_LANDMARK_NAMES = (
 )
 NUM_LANDMARKS = len(BLAZEPOSE_LANDMARK_NAMES)
 HIP_LANDMARKS = (BLAZEPOSE_LANDMARK_NAMES.index("left_hip"), BLAZEPOSE_LANDMARK_NAMES.index("right_hip"))
-TORSO_LANDMARKS = (BLAZEPOSE_LANDMARK_NAMES.index("left_shoulder"),
-                   BLAZEPOSE_LANDMARK_NAMES.index("right_shoulder")) + HIP_LANDMARKS
+SHOULDER_LANDMARKS = (BLAZEPOSE_LANDMARK_NAMES.index("left_shoulder"), BLAZEPOSE_LANDMARK_NAMES.index("right_shoulder"))
+TORSO_LANDMARKS = SHOULDER_LANDMARKS + HIP_LANDMARKS
 
 # The offsets below are for a body whose pelvis-to-neck joint distance is this (SMPL's neutral body).
 REFERENCE_TORSO_LENGTH_M = 0.51

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES, HIP_LANDMARKS, NUM_LANDMARKS, SHOULDER_LANDMARKS
+
 #: MediaPipe's enlargement of the alignment square (`RectTransformationCalculator` scale_x = scale_y = 1.25).
 ROI_SCALE = 1.25
 #: A standing person's box is about this many times as tall as it is wide; a box the image's bottom edge cuts
@@ -30,8 +32,8 @@ CUT_OFF_MARGIN = 0.02
 #: clips); given the head and shoulders of someone whose legs are hidden (behind a railing, a table, a car), the
 #: landmark model may instead squeeze a whole small body into them (the `ascent` sample's man: 0.44).
 MIN_BOX_FILL = 0.7
-#: MediaPipe landmarks of the legs below the hips (knees, ankles, heels, toes), of the shoulders and of the hips.
-LEG_POINTS, SHOULDER_POINTS, HIP_POINTS = slice(25, 33), [11, 12], [23, 24]
+#: MediaPipe landmarks of the legs below the hips: knees, ankles, heels, toes (the last of the 33).
+LEG_POINTS = slice(BLAZEPOSE_LANDMARK_NAMES.index("left_knee"), NUM_LANDMARKS)
 #: Mean confidence of the leg landmarks below which the legs count as unseen.
 SEEN_LEGS = 0.5
 #: The angle at which the hips -> body-circle direction should point, 90 degrees = straight up.
@@ -109,7 +111,8 @@ def squeezed_into_box(points_xy: np.ndarray, confidence: np.ndarray, box_xywh: n
 def torso_length(points_xy: np.ndarray) -> float:
     """(33, 2) landmarks -> pixels from the shoulders' midpoint to the hips'."""
     points = np.asarray(points_xy, dtype=np.float64)
-    return float(np.linalg.norm(points[HIP_POINTS].mean(axis=0) - points[SHOULDER_POINTS].mean(axis=0)))
+    hips, shoulders = points[list(HIP_LANDMARKS)].mean(axis=0), points[list(SHOULDER_LANDMARKS)].mean(axis=0)
+    return float(np.linalg.norm(hips - shoulders))
 
 
 def roi_from_alignment_points(centre_xy: np.ndarray, circle_xy: np.ndarray, scale: float = ROI_SCALE) -> Roi:

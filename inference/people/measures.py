@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..crop import crop_person
+from ..fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES, NUM_LANDMARKS
 from ..keypoints.roi import completed_box, squeezed_into_box, standing_box, torso_length
 from .landmark_regions import LandmarkRegions
 
-NUM_LANDMARKS = 33
+NOSE = BLAZEPOSE_LANDMARK_NAMES.index("nose")
 LANDMARK_KEYS = ("landmarks_image", "landmarks_confidence", "landmarks_world")
 
 
@@ -83,5 +84,6 @@ class PersonMeasures:
         if again is None:
             return found
         x, y, w, h = box_xywh
-        head_in_box = x <= again.image[0, 0] <= x + w and y <= again.image[0, 1] <= y + h
+        nose_x, nose_y = again.image[NOSE]
+        head_in_box = x <= nose_x <= x + w and y <= nose_y <= y + h
         return again if head_in_box and torso_length(again.image) > torso_length(found.image) else found
