@@ -5,10 +5,11 @@ real motion capture, filmed by a known camera. Each is estimated with `python -m
 as a user would (the known focal length passed), and its result compared with the truth
 (`bench/quality_metrics.py` says what each figure means). Estimators: the keypoint fit (no licensed file),
 always; PARE with `--checkpoint` (and `--smpl`); PARE with rule-filled weights (`--rule-weights`, a plumbing
-check only: such weights estimate nothing).
+check only: such weights estimate nothing); the landmark model alone (`--landmarks-alone`,
+`bench/landmarks_alone.py`), a reference: what the keypoint fit is given.
 
     python bench/bench_quality.py [--clips walk,turn] [--checkpoint CKPT [--smpl SMPL]] [--rule-weights]
-                                  [--cut] [--write-readme]
+                                  [--cut] [--landmarks-alone] [--write-readme]
 
 `--cut` adds each clip cut below the knees (`cut_at_knees`): legs leaving the picture, as in close framing.
 
@@ -40,6 +41,7 @@ DATA = ROOT / "bench" / "quality_data"
 README = ROOT / "bench" / "README.md"
 HEADING = "## Motion quality"
 ON_PERSON_FRACTION = 0.5  # a body overlaps its person when at least half its joints land on the person
+LANDMARKS_ALONE = "landmark model alone (reference)"
 COLUMNS = ("estimator", "clip", "bodies", "coverage", "PA limbs", "PA all", "RA limbs", "RA all", "abs all",
            "px limbs", "accel", "jitter (truth)", "off-person", "s")
 
@@ -87,20 +89,40 @@ def _person_frames(bodies: list[dict[str, np.ndarray]], masks: np.ndarray) -> tu
     return frames, best[frames], row[frames], off_person
 
 
+def limb_misses_px(image_points: np.ndarray, truth: dict, frames: np.ndarray) -> float:
+    """Mean pixel distance of (T, 12, 2) limb points in `frames` from the truth's, where the camera sees them."""
+    visible = truth["visible"][frames][:, LIMB_JOINTS]
+    misses = np.linalg.norm(image_points - truth["joints_2d"][frames][:, LIMB_JOINTS], axis=-1)
+    return float(misses[visible].mean())
+
+
+def _coverage(frames: np.ndarray, truth: dict) -> float:
+    seen = np.flatnonzero(truth["mask"].any(axis=(1, 2)))
+    return len(np.intersect1d(frames, seen)) / max(len(seen), 1)
+
+
+def evaluate_landmarks(tracks: list[dict[str, np.ndarray]], truth: dict) -> dict[str, float]:
+    """`landmarks_alone.landmark_tracks` against the truth: the same frame choice as `evaluate`, on the 12
+    limb points; PA limbs and px limbs only (the landmark model has no pelvis, no camera placement)."""
+    frames, track_of_frame, row, off_person = _person_frames(tracks, truth["mask"])
+    figures = {"bodies": float(len(tracks)), "coverage": _coverage(frames, truth), "off-person": float(off_person)}
+    if len(frames):
+        world = np.stack([tracks[t]["world"][r] for t, r in zip(track_of_frame, row)])
+        image_points = np.stack([tracks[t]["joints2d"][r] for t, r in zip(track_of_frame, row)])
+        figures["PA limbs"] = pa_mpjpe(world, truth["joints_world"][frames][:, LIMB_JOINTS], np.arange(12))
+        figures["px limbs"] = limb_misses_px(image_points, truth, frames)
+    return figures
+
+
 def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, float]:
     """The figures of one result against one clip's truth, over the frames where a body stands on the person
     (`_person_frames`); motion figures only inside runs of frames followed by the same body."""
-    masks = truth["mask"]
-    seen = np.flatnonzero(masks.any(axis=(1, 2)))
-    frames, body_of_frame, row, off_person = _person_frames(bodies, masks)
-    figures = {"bodies": float(len(bodies)), "coverage": len(np.intersect1d(frames, seen)) / max(len(seen), 1),
-               "off-person": float(off_person)}
+    frames, body_of_frame, row, off_person = _person_frames(bodies, truth["mask"])
+    figures = {"bodies": float(len(bodies)), "coverage": _coverage(frames, truth), "off-person": float(off_person)}
     if not len(frames):
         return figures
     camera_points = np.stack([bodies[b]["joints3d"][r] for b, r in zip(body_of_frame, row)])
     image_points = np.stack([bodies[b]["joints2d"][r] for b, r in zip(body_of_frame, row)])[:, LIMB_JOINTS]
-    visible = truth["visible"][frames][:, LIMB_JOINTS]
-    misses_px = np.linalg.norm(image_points - truth["joints_2d"][frames][:, LIMB_JOINTS], axis=-1)
     predicted = to_world(camera_points, truth["camera_rotation"][frames], truth["camera_translation"][frames])
     actual = truth["joints_world"][frames]
     # A change of body breaks a run just as a missing frame does: shift later frames apart at each change.
@@ -109,7 +131,8 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
         "PA limbs": pa_mpjpe(predicted, actual, LIMB_JOINTS), "PA all": pa_mpjpe(predicted, actual, ALL_JOINTS),
         "RA limbs": root_aligned_mpjpe(predicted, actual, LIMB_JOINTS),
         "RA all": root_aligned_mpjpe(predicted, actual, ALL_JOINTS),
-        "abs all": absolute_mpjpe(predicted, actual, ALL_JOINTS), "px limbs": float(misses_px[visible].mean()),
+        "abs all": absolute_mpjpe(predicted, actual, ALL_JOINTS),
+        "px limbs": limb_misses_px(image_points, truth, frames),
         "accel": acceleration_error(predicted, actual, timeline),
         "jitter": jitter(predicted, timeline), "truth jitter": jitter(actual, timeline),
     })
@@ -177,13 +200,16 @@ def readme_section(rows: list[tuple[str, str, dict[str, float]]], clips: list[di
                         f"`{meta['motion']}`)" for meta in clips)
     return f"""{HEADING}
 
-`python bench/bench_quality.py --cut --write-readme` (about a minute on two cores for the keypoint fit, as
-much again for `--cut`, three more with `--rule-weights`) runs `python -m inference estimate` on each clip
-of `bench/quality_data/` (made by `tools/make_quality_clips.py`: the stand-in body in clothes performing
-real motion capture in a textured room, filmed by a known camera, every joint's 3D truth known; see
-`bench/quality_data/README.md`) with the clip's focal length, and compares the result's 24 joints with the
-truth. Add `--checkpoint CKPT [--smpl SMPL]` for PARE, `--rule-weights` for PARE with rule-filled weights (a
-plumbing check only).
+`python bench/bench_quality.py --cut --landmarks-alone --write-readme` (about a minute on two cores for the
+keypoint fit, as much again for `--cut` and for `--landmarks-alone`, three more with `--rule-weights`) runs
+`python -m inference estimate` on each clip of `bench/quality_data/` (made by `tools/make_quality_clips.py`:
+the stand-in body in clothes performing real motion capture in a textured room, filmed by a known camera,
+every joint's 3D truth known; see `bench/quality_data/README.md`) with the clip's focal length, and compares
+the result's 24 joints with the truth. Add `--checkpoint CKPT [--smpl SMPL]` for PARE, `--rule-weights` for
+PARE with rule-filled weights (a plumbing check only). `landmark model alone` rows (`--landmarks-alone`)
+score the bundled landmark model's own limb points, 3D and 2D, found by the job's own detection and
+tracking: what the keypoint fit is given. A fit scoring worse than them would be losing accuracy its input
+had; they have PA limbs and px limbs only (no pelvis, no placement in the world).
 `<clip> cut` rows (`--cut`): the same clip with every row below the knees' median height cut off, so shins
 and feet leave the picture in about half the frames, as in close framing (the result's principal point is
 then the cut frame's centre, a few degrees off the camera's: PA figures do not mind, RA and abs carry it).
@@ -239,25 +265,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smpl", type=Path, help="the SMPL file for --checkpoint (default: the stand-in body)")
     parser.add_argument("--rule-weights", action="store_true", help="adds PARE with rule-filled weights")
     parser.add_argument("--cut", action="store_true", help="adds each clip cut below the knees")
+    parser.add_argument("--landmarks-alone", action="store_true",
+                        help="adds the landmark model's own limb points: what the keypoint fit is given")
     parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args(argv)
     paths = sorted(DATA.glob("*_truth.npz"))
     if args.clips:
         paths = [DATA / f"{name}_truth.npz" for name in args.clips.split(",")]
-    rows, clips = [], []
+    rows, clips, variants = [], [], []
     with tempfile.TemporaryDirectory() as scratch:
+        for path in paths:
+            truth = read_truth(path)
+            clips.append(truth["meta"])
+            clip = path.with_name(path.name.replace("_truth.npz", ".mp4"))
+            variants += [(clip, truth)] + ([cut_at_knees(clip, truth, Path(scratch))] if args.cut else [])
         for estimator in estimators(args, Path(scratch)):
-            for path in paths:
-                truth = read_truth(path)
-                clip = path.with_name(path.name.replace("_truth.npz", ".mp4"))
-                if estimator.name == "keypoint fit":
-                    clips.append(truth["meta"])
-                for clip, truth in ((clip, truth),) + ((cut_at_knees(clip, truth, Path(scratch)),) if args.cut else ()):
-                    output = Path(scratch) / f"{clip.stem}.npz"
-                    seconds = estimate(clip, truth, estimator, output)
-                    figures = {**evaluate(read_bodies(output), truth), "s": seconds}
-                    rows.append((estimator.name, truth["meta"]["clip"], figures))
-                    print(table(rows[-1:]).splitlines()[-1], flush=True)
+            for clip, truth in variants:
+                output = Path(scratch) / f"{clip.stem}.npz"
+                seconds = estimate(clip, truth, estimator, output)
+                rows.append((estimator.name, truth["meta"]["clip"], {**evaluate(read_bodies(output), truth),
+                                                                     "s": seconds}))
+                print(table(rows[-1:]).splitlines()[-1], flush=True)
+        if args.landmarks_alone:
+            from landmarks_alone import landmark_tracks
+
+            for clip, truth in variants:
+                started = time.perf_counter()
+                figures = evaluate_landmarks(landmark_tracks(clip), truth)
+                rows.append((LANDMARKS_ALONE, truth["meta"]["clip"], {**figures, "s": time.perf_counter() - started}))
+                print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
     if args.write_readme:
         write_readme(readme_section(rows, clips))

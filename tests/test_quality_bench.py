@@ -6,7 +6,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "bench"))
-from bench_quality import evaluate  # noqa: E402
+from bench_quality import evaluate, evaluate_landmarks  # noqa: E402
 from quality_metrics import (LIMB_JOINTS, absolute_mpjpe, acceleration_error, jitter,  # noqa: E402
                              joints_on_person, pa_mpjpe, root_aligned_mpjpe, to_world)
 
@@ -67,3 +67,13 @@ def test_metrics_give_the_known_answers():
     assert figures["bodies"] == 3 and figures["coverage"] == 1.0 and figures["off-person"] == 3
     assert figures["PA all"] < 1e-6 and figures["abs all"] < 1e-9 and figures["accel"] < 1e-9
     assert figures["px limbs"] < 1e-9
+
+    # The landmark model's reference is scored on the same frames: its 12 limb points in any frame and scale
+    # are the pose itself; a track whose points miss the person counts off it.
+    limbs = {"frame": np.arange(len(frames)), "world": 2.0 * copy[:, LIMB_JOINTS],
+             "joints2d": on_mask[:, LIMB_JOINTS] + [1.0, 0.0]}
+    stray = {"frame": np.arange(2), "world": copy[:2, LIMB_JOINTS], "joints2d": on_mask[:2, LIMB_JOINTS] + [100, 0]}
+    figures = evaluate_landmarks([stray, limbs], {**clip, "joints_world": truth})
+    assert figures["bodies"] == 2 and figures["coverage"] == 1.0 and figures["off-person"] == 2
+    assert figures["PA limbs"] < 1e-6 and np.isclose(figures["px limbs"], 1.0)
+    assert "accel" not in figures and "PA all" not in figures
