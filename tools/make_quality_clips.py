@@ -7,8 +7,8 @@ and the person's mask (bench/quality_data/README.md). Deterministic up to the re
 
     .venv/bin/python tools/make_quality_clips.py [--clips walk,turn] [--frames N] [--samples 4] [--out DIR]
 
-About 1 s a frame on two idle cores at the default settings, 2.5 s on busy ones (7 to 18 minutes for the
-five clips).
+About 1 s a frame on two idle cores at the default settings, 2.5 s on busy ones, four times as much for the
+1280 x 720 `near` (11 to 28 minutes for the six clips).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import cv2  # noqa: E402
 from quality_clips.blender_scene import add_person, new_scene, place_camera, render_frame  # noqa: E402
 from quality_clips.body_motion import pose_body  # noqa: E402
 from quality_clips.camera_path import orbit_camera  # noqa: E402
-from quality_clips.clips import CLIPS, FOCAL_PX, FPS, MOTIONS, SIZE, ClipSpec  # noqa: E402
+from quality_clips.clips import CLIPS, FPS, MOTIONS, ClipSpec  # noqa: E402
 from quality_clips.deepmimic import resample  # noqa: E402
 from quality_clips.truth import write_truth  # noqa: E402
 
@@ -38,12 +38,12 @@ def make_clip(spec: ClipSpec, out: Path, frames: int, samples: int) -> None:
     body = pose_body(resample(MOTIONS / spec.motion, FPS, frames, spec.start_s), spec.betas)
     target = body.joints[:, 0].mean(axis=0)
     target[2] = TARGET_HEIGHT_M
-    camera = orbit_camera(target, spec.azimuth_deg, spec.distance_m, spec.height_m, spec.pan_deg, frames, SIZE,
-                          FOCAL_PX)
+    camera = orbit_camera(target, spec.azimuth_deg, spec.distance_m, spec.height_m, spec.pan_deg, frames,
+                          spec.size, spec.focal_px)
     scene = new_scene(camera, samples, spec.denoise)
     person = add_person(body.faces, body.vertices[0], spec.outfit)
     video_path = out / f"{spec.name}.mp4"
-    video = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
+    video = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, spec.size)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         for frame in range(frames):
