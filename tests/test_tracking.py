@@ -128,6 +128,20 @@ def test_fast_small_person_reversing_is_kept_by_the_centre_fallback():
     assert len(ids_of(seen, 0)) == 1
 
 
+def test_a_person_bending_over_keeps_their_id_and_a_small_box_there_does_not_take_it():
+    # The `near` quality clip, frames 18 -> 22: a standing dancer's box (280 x 537) becomes, as she bends over
+    # with an arm out, a wide low one (362 x 323) whose centre moved 0.31 heights: IoU 0.297 with the
+    # prediction, height 0.6 of before, size (square root of the area) 0.88.
+    standing = {f: np.array([371.0, -10.0, 280.0, 537.0, 0.8]) for f in range(10)}
+    bent = {f: np.array([464.0, 200.0, 362.0, 323.0, 0.8]) for f in range(10, 20)}
+    seen, _ = run([{**standing, **bent}], range(20))
+    assert len(ids_of(seen, 0)) == 1
+    # A far, small person (size 0.4 of hers) at that spot while she is missed is somebody else.
+    small = {f: np.array([560.0, 250.0, 110.0, 220.0, 0.8]) for f in range(10, 20)}
+    seen, _ = run([standing, small], range(20), OnlineTracker(box_smoothing=None))
+    assert ids_of(seen, 0).isdisjoint(ids_of(seen, 1))
+
+
 def test_jittery_boxes_are_smoothed_without_lag():
     height, frames = 200.0, range(200)
     raw = {"still": person(frames, x0=300, vx=0, height=height, seed=9),

@@ -49,7 +49,7 @@ CLIPS: tuple[ClipSpec, ...] = (
     ClipSpec("dance", "dancing with the arms raised overhead, still camera", "humanoid3d_dance_a.txt", 90,
              Outfit(skin=(0.55, 0.38, 0.28), shirt=(0.8, 0.65, 0.2), trousers=(0.15, 0.15, 0.3)),
              azimuth_deg=-15.0, distance_m=6.0, betas=np.array([0.3, 0.8, 0, 0, 0, 0, 0, 0, 0, 0])),
-    ClipSpec("near", "dancing near the camera, about 600 px tall in 1280x720 (a studio view)",
+    ClipSpec("near", "dancing close to the camera, 530 px tall in 1280x720",
              "humanoid3d_dance_a.txt", 60,
              Outfit(skin=(0.85, 0.62, 0.5), shirt=(0.25, 0.25, 0.28), trousers=(0.2, 0.22, 0.35)),
              azimuth_deg=25.0, distance_m=3.8, height_m=1.3, start_s=1.0, size=(1280, 720),
