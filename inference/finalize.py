@@ -95,7 +95,8 @@ def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: CropEstimator, ge
         joint_confidence=joint_confidence(
             joints2d, (geometry.width, geometry.height),
             None if raw.landmarks_confidence is None else raw.landmarks_confidence[rows],
-            None if raw.detected is None else raw.detected[rows]),
+            None if raw.detected is None else raw.detected[rows],
+            None if raw.landmarks_image is None else raw.landmarks_image[rows]),
         **maps,
     )
 

@@ -15,7 +15,8 @@ from contract.quality_report import report_lines  # noqa: E402
 from contract.result_file import ResultMeta, read_result, write_result  # noqa: E402
 from contract.skeleton import JOINT_NAMES  # noqa: E402
 from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES  # noqa: E402
-from inference.track_quality import (PREDICTED_BOX_FACTOR, flagged_ranges, jitter_mm, joint_confidence,  # noqa: E402
+from inference.track_quality import (AGREEMENT_JOINTS, AGREEMENT_LANDMARKS, PREDICTED_BOX_FACTOR,  # noqa: E402
+                                     flagged_ranges, jitter_mm, joint_confidence, landmark_agreement,
                                      person_report, reprojection_px)
 
 KNEE, WRIST = JOINT_NAMES.index("left_knee"), JOINT_NAMES.index("left_wrist")
@@ -32,6 +33,40 @@ def test_a_joint_outside_the_picture_is_unseen_and_landmarks_and_predicted_boxes
     assert confidence[1, WRIST] == pytest.approx(0.2)
     assert confidence[2, WRIST] == pytest.approx(PREDICTED_BOX_FACTOR)
     np.testing.assert_array_equal(joint_confidence(joints2d, (640, 480), None, None)[0, [KNEE, WRIST]], [0, 1])
+
+
+def _body_on_its_landmarks(frames):
+    """(frames, 24, 2) joints spanning 400 px (so the tolerance is 40 px), each 400 px from its twin (twins'
+    indices differ in parity), and (frames, 33, 2) landmarks exactly on the limb joints."""
+    index = np.arange(24)
+    joints2d = np.tile(np.stack([100.0 + 16 * index, 100.0 + 400 * (index % 2)], axis=1), (frames, 1, 1))
+    landmarks = np.full((frames, 33, 2), np.nan)
+    landmarks[:, AGREEMENT_LANDMARKS] = joints2d[:, AGREEMENT_JOINTS]
+    return joints2d, landmarks
+
+
+def test_a_limb_drawn_far_from_a_sure_landmark_loses_confidence_and_flags_frames_where_it_lasts():
+    joints2d, landmarks = _body_on_its_landmarks(6)
+    sure = np.ones((6, 33))
+    landmarks[[1, 3, 4], BLAZEPOSE_LANDMARK_NAMES.index("left_wrist")] += (120.0, 0.0)  # 3 x the tolerance off
+    landmarks[5, BLAZEPOSE_LANDMARK_NAMES.index("left_elbow")] += (20.0, 0.0)  # within it
+    agreement = landmark_agreement(joints2d, landmarks, sure)
+    assert agreement[[1, 3, 4], WRIST] == pytest.approx(1 / 9)
+    assert (np.delete(agreement, [1, 3, 4], axis=0) == 1).all() and (agreement[:, KNEE - 1] == 1).all()
+    confidence = joint_confidence(joints2d, (640, 480), sure, None, landmarks)
+    assert confidence[1, WRIST] == pytest.approx(1 / 9) and confidence[0, WRIST] == 1
+    report = person_report(0, np.arange(6), np.zeros((6, 24, 3)), joints2d, confidence, landmarks, sure)
+    assert report["unreliable"] == [[3, 4]]  # frame 1 alone: as likely the landmark model's glitch
+    unsure = sure.copy()
+    unsure[:, BLAZEPOSE_LANDMARK_NAMES.index("left_wrist")] = 0.3
+    assert (landmark_agreement(joints2d, landmarks, unsure) == 1).all()
+
+
+def test_a_joint_on_its_twins_landmark_is_a_side_disagreement_not_a_miss():
+    joints2d, landmarks = _body_on_its_landmarks(1)
+    left, right = BLAZEPOSE_LANDMARK_NAMES.index("left_wrist"), BLAZEPOSE_LANDMARK_NAMES.index("right_wrist")
+    landmarks[:, [left, right]] = landmarks[:, [right, left]]
+    assert (landmark_agreement(joints2d, landmarks, np.ones((1, 33))) == 1).all()
 
 
 def test_flagged_ranges_follow_the_tracks_own_frames_whatever_its_stride():
