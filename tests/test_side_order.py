@@ -102,3 +102,32 @@ def test_the_dancers_legs_and_arms_stay_on_their_own_sides(tmp_path):
         crossed = np.linalg.norm(joints2d[:, twins] - true2d[:, twins[::-1]], axis=-1).sum(axis=1)
         assert apart.sum() >= 8
         assert (own < crossed)[apart].all(), (stem, np.c_[frames, own, crossed])
+
+
+def test_a_front_views_arms_stay_on_their_own_shoulders_sides():
+    """The sample clip's jumper faces the camera with his arms held out (frames 50-58) while the landmark model
+    flips his whole body's labels for frames 54-57; judged on motion alone the arms were swapped for 50-59 and
+    the trunk was not, so every elbow hung from the other shoulder's side and the fit folded the arms."""
+    from inference.estimate_job import person_samples
+    from inference.frames import FrameRange, open_frames
+    from inference.people.boxes import DetectedPeople
+    from inference.people.measures import PersonMeasures
+
+    measured: dict[int, list] = {}
+    clip = open_frames(ROOT / "assets" / "samples" / "park_jumping_walking.mp4", FrameRange(0, 64))
+    for index, track_id, _, sample, _ in person_samples(clip, DetectedPeople(), PersonMeasures(crops=False,
+                                                                                               landmarks=True)):
+        if sample is not None:
+            measured.setdefault(track_id, []).append((index, sample))
+    shoulders = [NAMES.index("left_shoulder"), NAMES.index("right_shoulder")]
+    elbows = [NAMES.index("left_elbow"), NAMES.index("right_elbow")]
+    jumper = next(rows for rows in measured.values() if any(
+        index == 53 and 300 < np.nanmean(sample["landmarks_image"][shoulders, 0]) < 400 for index, sample in rows))
+    frames = np.array([index for index, _ in jumper])
+    pixels = np.stack([sample["landmarks_image"] for _, sample in jumper])
+    confidence = np.stack([sample["landmarks_confidence"] for _, sample in jumper])
+    labelled = relabelled(pixels, swap_order(side_swaps(pixels, confidence, frames)))
+    arms_out = (frames >= 50) & (frames <= 58)
+    shoulder_side = np.sign(np.diff(labelled[arms_out][:, shoulders, 0], axis=1))
+    elbow_side = np.sign(np.diff(labelled[arms_out][:, elbows, 0], axis=1))
+    assert arms_out.sum() == 9 and (shoulder_side == elbow_side).all()
