@@ -18,6 +18,7 @@ import numpy as np
 from contract.presence import presence_spans
 from contract.skeleton import JOINT_NAMES
 from .fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
+from .keypoints.decode import MIRROR_ORDER
 
 # The BlazePose landmarks that locate each SMPL joint (joints between them: the points around them).
 _TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
@@ -51,8 +52,7 @@ AGREEMENT_JOINTS = [JOINT_NAMES.index(f"{side}_{part}") for part in ("shoulder",
 AGREEMENT_LANDMARKS = [BLAZEPOSE_LANDMARK_NAMES.index(JOINT_NAMES[j]) for j in AGREEMENT_JOINTS]
 # Each one's twin on the other side: a joint on its twin's landmark is a disagreement about which side is which
 # (the landmark model swaps sides on side and back views; the fit keeps them steady), not a misplaced limb.
-AGREEMENT_TWINS = [BLAZEPOSE_LANDMARK_NAMES.index(JOINT_NAMES[j].replace("left", "@").replace("right", "left")
-                                                  .replace("@", "right")) for j in AGREEMENT_JOINTS]
+AGREEMENT_TWINS = [int(MIRROR_ORDER[i]) for i in AGREEMENT_LANDMARKS]
 AGREEMENT_TOLERANCE = 0.1
 FAR_OFF_BELOW = 0.25  # agreement under this (a joint more than twice the tolerance off) flags its frame
 SURE_LANDMARK = 0.5  # landmark confidence from which the model is taken at its word

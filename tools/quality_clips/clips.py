@@ -11,7 +11,6 @@ from .blender_scene import Outfit
 MOTIONS = Path(__file__).resolve().parent / "motions"
 FPS = 30.0
 SIZE = (640, 360)
-FOCAL_PX = float(np.hypot(*SIZE))  # the image diagonal: the estimator's own default focal length
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,12 @@ class ClipSpec:
     start_s: float = 0.0
     denoise: bool = False  # a moving camera turns render grain into new detail every frame: 4x the video size
     size: tuple[int, int] = SIZE  # pixels (width, height)
-    focal_px: float = FOCAL_PX  # the image diagonal at SIZE
     betas: np.ndarray = field(default_factory=lambda: np.zeros(10))
+
+    @property
+    def focal_px(self) -> float:
+        """The image diagonal: the estimator's own default focal length, so a user's run needs no --focal."""
+        return float(np.hypot(*self.size))
 
 
 CLIPS: tuple[ClipSpec, ...] = (
@@ -52,6 +55,5 @@ CLIPS: tuple[ClipSpec, ...] = (
     ClipSpec("near", "dancing close to the camera, 530 px tall in 1280x720",
              "humanoid3d_dance_a.txt", 60,
              Outfit(skin=(0.85, 0.62, 0.5), shirt=(0.25, 0.25, 0.28), trousers=(0.2, 0.22, 0.35)),
-             azimuth_deg=25.0, distance_m=3.8, height_m=1.3, start_s=1.0, size=(1280, 720),
-             focal_px=float(np.hypot(1280, 720))),
+             azimuth_deg=25.0, distance_m=3.8, height_m=1.3, start_s=1.0, size=(1280, 720)),
 )
