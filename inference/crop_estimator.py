@@ -58,6 +58,11 @@ class CropEstimator:
         arch, network = load_model(checkpoint, device)
         return cls(arch, prepare_for_inference(network), body, device, precision)
 
+    @property
+    def network_on_cpu(self) -> bool:
+        """Whether a network runs here on the CPU (and keeps every core busy while it does)."""
+        return self.network is not None and self.device.type == "cpu"
+
     @torch.inference_mode()
     def run_tensors(self, images: torch.Tensor, precision: str | None = None) -> dict[str, torch.Tensor]:
         """images (N,3,224,224) normalised, on `device` -> float32 pose_rotmat (N,24,3,3), betas (N,10),

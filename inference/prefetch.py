@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -18,9 +18,10 @@ class _Failure:
         self.error = error
 
 
-def prefetched(items: Iterable[T], max_ahead: int) -> Iterator[T]:
+def prefetched(items: Iterable[T], max_ahead: int, setup: Callable[[], object] | None = None) -> Iterator[T]:
     """Yield `items` as produced by a daemon thread, at most `max_ahead` ahead of the consumer.
 
+    `setup`, when given, runs first in the producer thread (e.g. `cpu_threads.use_one_thread_here`).
     An exception in the producer is re-raised in the consumer. When the consumer stops early (break,
     exception, cancel), the producer is told to stop at its next item and the thread ends.
     """
@@ -39,6 +40,8 @@ def prefetched(items: Iterable[T], max_ahead: int) -> Iterator[T]:
     def produce() -> None:
         iterator = iter(items)
         try:
+            if setup is not None:
+                setup()
             for item in iterator:
                 if not put(item):
                     return

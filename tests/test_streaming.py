@@ -128,6 +128,8 @@ class _Measures:
 
 
 class _Network:
+    network_on_cpu = True
+
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
 
