@@ -1,10 +1,12 @@
 """Camera rotation from the background with the people masked out (inference/grounding camera_motion.py),
 on a rendered panning shot, and the whole grounding of a walk filmed by that panning camera (take.py)."""
+import cv2
 import numpy as np
 import pytest
 
-from inference.grounding import metrics, synthetic
-from inference.grounding.camera_motion import CameraMotionTracker, estimate_camera_motion, person_mask
+from inference.grounding import camera_motion, metrics, synthetic
+from inference.grounding.camera_motion import (REFIND_BELOW, CameraMotionTracker, estimate_camera_motion,
+                                               person_mask)
 from inference.grounding.rotations import rotation_angle_deg
 from inference.grounding.take import ground_take
 
@@ -60,6 +62,29 @@ def test_tracker_fed_with_a_stride_answers_for_every_source_frame(panning):
     errors = rotation_angle_deg(np.swapaxes(strided.at(np.arange(0, 90, 3)), -1, -2) @ true_turns(clip)[::3])
     assert errors.max() < 2.0
     assert np.array_equal(strided.at([4, 5]), strided.reference_from_camera[[1, 1]])
+
+
+def test_corners_are_followed_on_and_found_again_only_when_few_survive(panning, monkeypatch):
+    clip, frames, masks, motion = panning
+    finds = []
+    find = cv2.goodFeaturesToTrack
+    monkeypatch.setattr(camera_motion.cv2, "goodFeaturesToTrack", lambda *a, **k: finds.append(1) or find(*a, **k))
+    again = estimate_camera_motion(frames, masks, clip.focal_px)
+    assert 1 <= len(finds) <= len(frames) // 10  # the pan carries corners out of the picture: found again a few times
+    assert np.array_equal(again.reference_from_camera, motion.reference_from_camera)
+
+
+def test_followed_corners_that_a_person_now_covers_are_dropped(panning):
+    _, frames, masks, _ = panning
+    outside = cv2.goodFeaturesToTrack(frames[0], 300, 0.01, 8, mask=np.where(masks[0], 0, 255).astype(np.uint8))[:, 0]
+    inside = np.argwhere(masks[0])[::50, ::-1].astype(np.float32)  # (x, y) on the person
+    assert len(outside) >= REFIND_BELOW and len(inside) >= 20
+    before, _ = camera_motion._track(frames[0], frames[1], masks[0], np.concatenate([outside, inside]))
+    column, row = np.rint(before).astype(int).T
+    assert len(before) >= 0.9 * len(outside) and not masks[0][row, column].any()
+    all_covered, _ = camera_motion._track(frames[0], frames[1], masks[0], inside)  # too few left: found afresh
+    column, row = np.rint(all_covered).astype(int).T
+    assert len(all_covered) >= REFIND_BELOW and not masks[0][row, column].any()
 
 
 def test_person_mask_covers_the_padded_boxes_inside_the_image():
