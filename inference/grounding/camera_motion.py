@@ -2,7 +2,7 @@
 
 Between consecutive frames, corners of the background (OpenCV's Shi-Tomasi corners outside the people's
 masks) are followed with pyramidal Lucas-Kanade optical flow and kept only where the flow run backwards
-returns to the start. A camera that turns about its centre maps each background direction by one rotation,
+returns to the start; the survivors are followed on into the next frame (`REFIND_BELOW`). A camera that turns about its centre maps each background direction by one rotation,
 whatever the depth, so with the known focal length every tracked corner becomes a unit viewing direction and
 the turn between the frames is the rotation that best aligns the two sets of directions (Kabsch), fitted
 robustly: RANSAC over pairs of corners, then a refit on the inliers. The per-pair turns are chained into each
