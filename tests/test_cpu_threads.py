@@ -7,7 +7,7 @@ from inference.cpu_threads import use_one_thread_here
 from inference.prefetch import prefetched
 
 
-def _in_a_thread(work) -> list:
+def _in_a_thread(work):
     answers = []
     thread = threading.Thread(target=lambda: answers.append(work()))
     thread.start()

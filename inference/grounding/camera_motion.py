@@ -2,11 +2,11 @@
 
 Between consecutive frames, corners of the background (OpenCV's Shi-Tomasi corners outside the people's
 masks) are followed with pyramidal Lucas-Kanade optical flow and kept only where the flow run backwards
-returns to the start; the survivors are followed on into the next frame (`REFIND_BELOW`). A camera that turns about its centre maps each background direction by one rotation,
-whatever the depth, so with the known focal length every tracked corner becomes a unit viewing direction and
-the turn between the frames is the rotation that best aligns the two sets of directions (Kabsch), fitted
-robustly: RANSAC over pairs of corners, then a refit on the inliers. The per-pair turns are chained into each
-frame's rotation into the first frame's camera.
+returns to the start; the survivors are followed on into the next frame (`REFIND_BELOW`). A camera that turns
+about its centre maps each background direction by one rotation, whatever the depth, so with the known focal
+length every tracked corner becomes a unit viewing direction and the turn between the frames is the rotation
+that best aligns the two sets of directions (Kabsch), fitted robustly: RANSAC over pairs of corners, then a
+refit on the inliers. The per-pair turns are chained into each frame's rotation into the first frame's camera.
 
 A static camera is recognised, not estimated: when the background's median displacement between two frames
 is below `still_px`, that step is exactly the identity, so a tripod shot gives exact identities and never
