@@ -9,9 +9,11 @@ check only: such weights estimate nothing); the landmark model alone (`--landmar
 `bench/landmarks_alone.py`), a reference: what the keypoint fit is given.
 
     python bench/bench_quality.py [--clips walk,turn] [--checkpoint CKPT [--smpl SMPL]] [--rule-weights]
-                                  [--cut] [--landmarks-alone] [--write-readme]
+                                  [--cut] [--lens 0.6,1.6] [--landmarks-alone] [--write-readme]
 
 `--cut` adds each clip cut below the knees (`cut_at_knees`): legs leaving the picture, as in close framing.
+`--lens 0.6,1.6` adds each whole clip estimated with its focal length off by those factors: footage whose lens
+is not the one assumed (users rarely know their lens; without `--focal-length` the job assumes a normal one).
 
 `--write-readme` replaces the "Motion quality" section of bench/README.md with today's table.
 """
@@ -163,9 +165,11 @@ def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
 
 
 def estimate(clip: Path, truth: dict, estimator: Estimator, output: Path) -> float:
-    """Run the estimator's command line on the clip; the seconds it took. Raises with its message on failure."""
+    """Run the estimator's command line on the clip (with the focal length the truth's meta gives it); the
+    seconds it took. Raises with its message on failure."""
+    focal = truth["meta"].get("assumed_focal_length_px", truth["meta"]["focal_length_px"])
     command = [sys.executable, "-m", "inference", "estimate", "--input", str(clip), "--output", str(output),
-               "--focal-length", str(truth["meta"]["focal_length_px"]), "--progress", "none", *estimator.arguments]
+               "--focal-length", str(focal), "--progress", "none", *estimator.arguments]
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("PARE_BODY_CHECKPOINT", "PARE_BODY_SMPL")}
     started = time.perf_counter()
@@ -213,6 +217,8 @@ had; they have PA limbs and px limbs only (no pelvis, no placement in the world)
 `<clip> cut` rows (`--cut`): the same clip with every row below the knees' median height cut off, so shins
 and feet leave the picture in about half the frames, as in close framing (the result's principal point is
 then the cut frame's centre, a few degrees off the camera's: PA figures do not mind, RA and abs carry it).
+`<clip> lens xF` rows (`--lens 0.6,1.6`): the whole clip estimated with its focal length off by F, as footage
+whose lens is not the one assumed.
 
 {listing}
 
@@ -245,6 +251,14 @@ def write_readme(section: str) -> None:
     README.write_text(text[:start] + section + ("\n" + rest if rest else ""))
 
 
+def with_lens_error(truth: dict, factor: float) -> dict:
+    """The clip as if its lens were unknown: the estimate is given the focal length times `factor`, while the
+    truth keeps the real one (PA and px figures show what the pose loses, abs the misplaced depth)."""
+    meta = {**truth["meta"], "clip": f"{truth['meta']['clip']} lens x{factor:g}",
+            "assumed_focal_length_px": factor * truth["meta"]["focal_length_px"]}
+    return {**truth, "meta": meta}
+
+
 def estimators(args: argparse.Namespace, scratch: Path) -> list[Estimator]:
     chosen = [Estimator("keypoint fit", ())]
     if args.checkpoint:
@@ -265,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smpl", type=Path, help="the SMPL file for --checkpoint (default: the stand-in body)")
     parser.add_argument("--rule-weights", action="store_true", help="adds PARE with rule-filled weights")
     parser.add_argument("--cut", action="store_true", help="adds each clip cut below the knees")
+    parser.add_argument("--lens", default="", help="comma-separated factors: adds each clip run with its focal "
+                                                    "length off by them (a lens other than the one assumed)")
     parser.add_argument("--landmarks-alone", action="store_true",
                         help="adds the landmark model's own limb points: what the keypoint fit is given")
     parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
@@ -279,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
             clips.append(truth["meta"])
             clip = path.with_name(path.name.replace("_truth.npz", ".mp4"))
             variants += [(clip, truth)] + ([cut_at_knees(clip, truth, Path(scratch))] if args.cut else [])
+            variants += [(clip, with_lens_error(truth, float(factor))) for factor in args.lens.split(",") if factor]
         for estimator in estimators(args, Path(scratch)):
             for clip, truth in variants:
                 output = Path(scratch) / f"{clip.stem}.npz"
@@ -290,6 +307,8 @@ def main(argv: list[str] | None = None) -> None:
             from landmarks_alone import landmark_tracks
 
             for clip, truth in variants:
+                if "assumed_focal_length_px" in truth["meta"]:
+                    continue  # the landmark model does not use the focal length
                 started = time.perf_counter()
                 figures = evaluate_landmarks(landmark_tracks(clip), truth)
                 rows.append((LANDMARKS_ALONE, truth["meta"]["clip"], {**figures, "s": time.perf_counter() - started}))

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "bench"))
-from bench_quality import evaluate, evaluate_landmarks  # noqa: E402
+from bench_quality import evaluate, evaluate_landmarks, with_lens_error  # noqa: E402
 from quality_metrics import (LIMB_JOINTS, absolute_mpjpe, acceleration_error, jitter,  # noqa: E402
                              joints_on_person, pa_mpjpe, root_aligned_mpjpe, to_world)
 
@@ -77,3 +77,12 @@ def test_metrics_give_the_known_answers():
     assert figures["bodies"] == 2 and figures["coverage"] == 1.0 and figures["off-person"] == 2
     assert figures["PA limbs"] < 1e-6 and np.isclose(figures["px limbs"], 1.0)
     assert "accel" not in figures and "PA all" not in figures
+
+
+def test_a_lens_error_changes_what_the_estimate_is_told_not_the_truth():
+    truth = {"meta": {"clip": "walk", "focal_length_px": 734.3}, "joints_world": np.zeros((2, 24, 3))}
+    wrong = with_lens_error(truth, 0.6)
+    assert wrong["meta"]["clip"] == "walk lens x0.6"
+    assert np.isclose(wrong["meta"]["assumed_focal_length_px"], 0.6 * 734.3)
+    assert wrong["meta"]["focal_length_px"] == 734.3 and wrong["joints_world"] is truth["joints_world"]
+    assert "assumed_focal_length_px" not in truth["meta"]  # the clip's own rows are untouched
