@@ -94,8 +94,10 @@ def jitter(points: np.ndarray, frames: np.ndarray, joints: np.ndarray = ALL_JOIN
     return float(np.linalg.norm(jerk, axis=-1).mean() * MM) if len(jerk) else float("nan")
 
 
-def joints_on_person(joints_2d: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """(T,) fraction of each frame's (T, J, 2) pixel joints that fall on the person's (T, H, W) mask."""
+def joints_on_person(joints_2d: np.ndarray, masks: np.ndarray, counted: np.ndarray | None = None) -> np.ndarray:
+    """(T,) fraction of each frame's (T, J, 2) pixel joints that fall on the person's (T, H, W) mask, of the
+    joints `counted` (T, J) bool (default all; e.g. those the truth has inside the picture, so a body whose
+    legs rightly leave a close framing is not called off its person); 0 where none is counted."""
     height, width = masks.shape[1:]
     column = np.clip(np.round(joints_2d[..., 0]).astype(int), -1, width)
     row = np.clip(np.round(joints_2d[..., 1]).astype(int), -1, height)
@@ -103,7 +105,15 @@ def joints_on_person(joints_2d: np.ndarray, masks: np.ndarray) -> np.ndarray:
     frame = np.broadcast_to(np.arange(len(masks))[:, None], column.shape)
     hits = np.zeros(column.shape, bool)
     hits[inside] = masks[frame[inside], row[inside], column[inside]]
-    return hits.mean(axis=1)
+    counted = np.ones(column.shape, bool) if counted is None else np.asarray(counted, bool)
+    return (hits & counted).sum(axis=1) / np.maximum(counted.sum(axis=1), 1)
+
+
+def in_picture(points_2d: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
+    """(T, J, 2) pixels -> (T, J) bool: inside an image of (height, width)."""
+    height, width = image_hw
+    x, y = points_2d[..., 0], points_2d[..., 1]
+    return (x >= 0) & (x < width) & (y >= 0) & (y < height)
 
 
 def to_world(camera_points: np.ndarray, rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:

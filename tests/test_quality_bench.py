@@ -47,6 +47,9 @@ def test_metrics_give_the_known_answers():
     masks[0, 10:30, 20:40] = True
     joints_2d = np.array([[[25, 15], [39.4, 29.4], [10, 15], [500, -3]]], float)
     assert np.allclose(joints_on_person(joints_2d, masks), [0.5])
+    # Counting only the joints the truth has in the picture: the one rightly outside no longer counts against.
+    assert np.allclose(joints_on_person(joints_2d, masks, np.array([[True, True, True, False]])), [2 / 3])
+    assert np.allclose(joints_on_person(joints_2d, masks, np.zeros((1, 4), bool)), [0.0])
 
     # The camera's transform undone: camera-frame points back in the world.
     translation = rng.normal(0, 1, (len(frames), 3))

@@ -12,7 +12,7 @@ Joint correspondence (DeepMimic joint -> SMPL joints; "split" shares the rotatio
 | left/right_ankle | left/right_ankle | the same rotation |
 | left/right_shoulder | left/right_shoulder | the same rotation, SMPL's T-pose arm first turned down (below) |
 | left/right_elbow | left/right_elbow (hinge) | the hinge, expressed in the turned arm's frame |
-| left/right_collar | (none) | from the arm's elevation (`shoulder_girdle`); the shoulder's rotation takes it out again |
+| left/right_collar | (none) | from the arm's elevation (`shoulder_girdle`), taken out of the shoulder's rotation |
 | feet, wrists, hands | (none: the capture has no such joints) | identity, the rest pose |
 
 Frames: the capture's character frame (+x forward, +y up, +z right) becomes SMPL's body frame (+x left, +y up,
