@@ -22,6 +22,7 @@ from .crop import square_box
 from contract.errors import UserError
 from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
+from .duplicate_tracks import repeated_tracks
 from .finalize import (FIT_SMOOTHING, Geometry, RawTrack, ground_tracks, landmark_track, pare_track,
                        track_report, trim_after_last_detection, with_consistent_sides)
 from .frames import FrameRange, FrameSource, open_frames
@@ -177,6 +178,20 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     return tracks, ids, figures, reports
 
 
+def without_repeats(tracks: list[PersonTrack], ids: list[int], figures: list[dict], reports: list[dict]
+                    ) -> tuple[list[PersonTrack], list[int], list[dict], list[dict]]:
+    """`finish_tracks`' output less the tracks that repeat another person's (`duplicate_tracks`)."""
+    repeats = repeated_tracks([track.frame for track in tracks], [track.joints2d for track in tracks])
+    if not repeats:
+        return tracks, ids, figures, reports
+    dropped = {ids[index] for index in repeats}
+    log.info("left out track(s) %s: each repeats a longer track's body (a second box on one person)",
+             sorted(dropped))
+    keep = [index for index in range(len(tracks)) if index not in repeats]
+    return ([tracks[i] for i in keep], [ids[i] for i in keep], [f for f in figures if f["track"] not in dropped],
+            [reports[i] for i in keep])
+
+
 def nobody_found(name: str, bbox: str | None, detect: bool, landmarks_only: bool) -> str:
     """Why a run found nobody, with the advice the user has not followed yet."""
     if bbox is None and detect:
@@ -245,7 +260,8 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
         chosen = [t for t in people.chosen_tracks(chosen_options["person"]) if t in store.track_ids()]
         if progress is not None:
             progress("fit" if estimator.network is None or refine else "finish", 0, 1)
-        tracks, ids, refinement, quality = finish_tracks(estimator, store, chosen, geometry, smoothing, refine, video)
+        tracks, ids, refinement, quality = without_repeats(*finish_tracks(estimator, store, chosen, geometry,
+                                                                          smoothing, refine, video))
         if not tracks:
             raise UserError(nobody_found(source.path.name, bbox, chosen_options["detect"], estimator.network is None))
         if progress is not None:

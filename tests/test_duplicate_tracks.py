@@ -1,0 +1,52 @@
+"""A second track on one body is recognised by its joints and left out; people who overlap are kept."""
+import numpy as np
+
+from inference.duplicate_tracks import repeated_tracks
+
+
+def body(rng: np.random.Generator, frames: int, centre: tuple[float, float], height: float = 200.0) -> np.ndarray:
+    """(frames, 24, 2) joints of a person `height` px tall around `centre`, moving a little."""
+    shape = rng.uniform([-0.25, -0.5], [0.25, 0.5], (24, 2)) * height
+    drift = np.cumsum(rng.normal(0.0, 2.0, (frames, 1, 2)), axis=0)
+    return np.asarray(centre) + shape + drift
+
+
+def test_a_short_track_on_the_same_body_is_a_repeat_and_the_longer_one_stays():
+    rng = np.random.default_rng(0)
+    person = body(rng, 90, (300.0, 200.0))
+    frames = [np.arange(90), np.arange(17, 22)]
+    # The repeat's estimate comes from another crop: its joints are close (about 5 % of the body) but not equal.
+    repeat = person[17:22] + rng.normal(0.0, 8.0, (5, 24, 2))
+    assert repeated_tracks(frames, [person, repeat]) == {1}
+    assert repeated_tracks(frames[::-1], [repeat, person]) == {0}  # whatever the order, the longer one stays
+
+
+def test_people_whose_boxes_overlap_are_not_repeats():
+    rng = np.random.default_rng(1)
+    behind = body(rng, 60, (300.0, 200.0), height=150.0)
+    in_front = body(rng, 60, (330.0, 230.0), height=220.0)  # mostly covers the other one, a different body
+    assert repeated_tracks([np.arange(60), np.arange(60)], [behind, in_front]) == set()
+
+
+def test_a_track_that_mostly_lives_elsewhere_in_time_is_kept():
+    rng = np.random.default_rng(2)
+    person = body(rng, 40, (300.0, 200.0))
+    later = np.concatenate([person[30:40], body(rng, 30, (300.0, 200.0))])  # 10 shared frames of 40
+    assert repeated_tracks([np.arange(40), np.arange(30, 70)], [person, later]) == set()
+    assert repeated_tracks([], []) == set()
+
+
+def test_the_job_drops_a_repeat_with_its_report_and_refinement_figures():
+    from types import SimpleNamespace
+
+    from inference.estimate_job import without_repeats
+
+    rng = np.random.default_rng(3)
+    person, other = body(rng, 50, (300.0, 200.0)), body(rng, 50, (700.0, 220.0))
+    tracks = [SimpleNamespace(frame=np.arange(50), joints2d=person),
+              SimpleNamespace(frame=np.arange(10, 15), joints2d=person[10:15] + 3.0),
+              SimpleNamespace(frame=np.arange(50), joints2d=other)]
+    figures = [{"track": 4}, {"track": 7}, {"track": 9}]
+    kept, ids, kept_figures, reports = without_repeats(tracks, [4, 7, 9], figures, ["a", "b", "c"])
+    assert ids == [4, 9] and kept == [tracks[0], tracks[2]] and reports == ["a", "c"]
+    assert kept_figures == [{"track": 4}, {"track": 9}]
