@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 #: Median over the shared frames of the mean joint distance, as a share of the longer track's body size in the
-#: picture (its joints' bounding-box diagonal), below which two tracks are one body.
-SAME_BODY_SHARE = 0.15
+#: picture (its joints' bounding-box diagonal), below which two tracks are one body. Kept well under what two
+#: people pressed together can reach (two people hugging, seen from the side: their joints about a chest's depth
+#: apart, some 15 % of that size), since leaving out a real person is worse than keeping a repeat.
+SAME_BODY_SHARE = 0.08
 #: A repeat shares at least this share of its frames with the track it repeats.
 SHARED_FRAMES_SHARE = 0.8
 

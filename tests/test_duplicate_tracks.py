@@ -26,6 +26,11 @@ def test_people_whose_boxes_overlap_are_not_repeats():
     behind = body(rng, 60, (300.0, 200.0), height=150.0)
     in_front = body(rng, 60, (330.0, 230.0), height=220.0)  # mostly covers the other one, a different body
     assert repeated_tracks([np.arange(60), np.arange(60)], [behind, in_front]) == set()
+    # Two people pressed together (a hug seen from the side): the same build, joints 12 % of the body's size
+    # apart (a little less than a chest's depth).
+    size = np.linalg.norm(np.ptp(behind, axis=1), axis=-1).mean()
+    hugging = behind + [0.12 * size, 0.0]
+    assert repeated_tracks([np.arange(60), np.arange(10, 50)], [behind, hugging[10:50]]) == set()
 
 
 def test_a_track_that_mostly_lives_elsewhere_in_time_is_kept():
