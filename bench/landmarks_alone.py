@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.duplicate_tracks import repeated_tracks
 from inference.estimate_job import person_samples
 from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
 from inference.frames import open_frames
@@ -28,7 +29,8 @@ LIMB_LANDMARKS = np.array([BLAZEPOSE_LANDMARK_NAMES.index(name) for name in LIMB
 def landmark_tracks(clip: Path) -> list[dict[str, np.ndarray]]:
     """Per track: `frame` (T,), `joints2d` (T, 12, 2) pixels and `world` (T, 12, 3) metres in the landmark
     model's own frame, the limb landmarks in `LIMB_JOINT_NAMES` order; frames where the model found no body
-    in the person's box are left out, and so are the tracks the job would drop."""
+    in the person's box are left out, and so are the tracks the job would drop (flickers, and repeats of
+    another track's body, `duplicate_tracks`)."""
     measured: dict[int, dict[int, dict[str, np.ndarray]]] = defaultdict(dict)
     people = DetectedPeople()
     samples = person_samples(open_frames(clip), people, PersonMeasures(crops=False, landmarks=True))
@@ -44,4 +46,5 @@ def landmark_tracks(clip: Path) -> list[dict[str, np.ndarray]]:
             "joints2d": np.stack([frames[i]["landmarks_image"][LIMB_LANDMARKS] for i in order]),
             "world": np.stack([frames[i]["landmarks_world"][LIMB_LANDMARKS] for i in order]),
         })
-    return tracks
+    repeats = repeated_tracks([track["frame"] for track in tracks], [track["joints2d"] for track in tracks])
+    return [track for index, track in enumerate(tracks) if index not in repeats]
