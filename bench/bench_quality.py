@@ -72,13 +72,15 @@ def read_bodies(path: Path) -> list[dict[str, np.ndarray]]:
                 for p in meta["persons"]]
 
 
-def _person_frames(bodies: list[dict[str, np.ndarray]], masks: np.ndarray,
-                   counted: np.ndarray) -> tuple[np.ndarray, ...]:
+def _person_frames(bodies: list[dict[str, np.ndarray]], truth: dict,
+                   joints: np.ndarray = ALL_JOINTS) -> tuple[np.ndarray, ...]:
     """Which estimated body stands for the person in each frame: of the bodies with joints in that frame,
     the one with most joints on the person's mask, if at least ON_PERSON_FRACTION of them are, of the joints
-    `counted` (T, J) (those the truth has inside the picture). A track that broke in two is followed across
-    the break. Returns (frames, body index, row in that body) sorted by frame, and the number of body-frames
-    off the person (any body, ghosts included)."""
+    the truth has inside the picture (the bodies' joints are the truth's `joints` columns). A track that broke
+    in two is followed across the break. Returns (frames, body index, row in that body) sorted by frame, and
+    the number of body-frames off the person (any body, ghosts included)."""
+    masks = truth["mask"]
+    counted = in_picture(truth["joints_2d"], masks.shape[1:])[:, joints]
     best = np.full(len(masks), -1)
     row = np.full(len(masks), -1)
     score = np.full(len(masks), ON_PERSON_FRACTION - 1e-9)
@@ -108,8 +110,7 @@ def _coverage(frames: np.ndarray, truth: dict) -> float:
 def evaluate_landmarks(tracks: list[dict[str, np.ndarray]], truth: dict) -> dict[str, float]:
     """`landmarks_alone.landmark_tracks` against the truth: the same frame choice as `evaluate`, on the 12
     limb points; PA limbs and px limbs only (the landmark model has no pelvis, no camera placement)."""
-    counted = in_picture(truth["joints_2d"], truth["mask"].shape[1:])[:, LIMB_JOINTS]
-    frames, track_of_frame, row, off_person = _person_frames(tracks, truth["mask"], counted)
+    frames, track_of_frame, row, off_person = _person_frames(tracks, truth, LIMB_JOINTS)
     figures = {"bodies": float(len(tracks)), "coverage": _coverage(frames, truth), "off-person": float(off_person)}
     if len(frames):
         world = np.stack([tracks[t]["world"][r] for t, r in zip(track_of_frame, row)])
@@ -122,8 +123,7 @@ def evaluate_landmarks(tracks: list[dict[str, np.ndarray]], truth: dict) -> dict
 def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, float]:
     """The figures of one result against one clip's truth, over the frames where a body stands on the person
     (`_person_frames`); motion figures only inside runs of frames followed by the same body."""
-    counted = in_picture(truth["joints_2d"], truth["mask"].shape[1:])
-    frames, body_of_frame, row, off_person = _person_frames(bodies, truth["mask"], counted)
+    frames, body_of_frame, row, off_person = _person_frames(bodies, truth)
     figures = {"bodies": float(len(bodies)), "coverage": _coverage(frames, truth), "off-person": float(off_person)}
     if not len(frames):
         return figures
@@ -226,16 +226,16 @@ whose lens is not the one assumed.
 
 {listing}
 
-Columns: `bodies` estimated (1 expected; more when a track breaks or a ghost appears), `coverage` = frames
-where a body stands on the person (at least half of its joints that the truth has inside the picture on the
-person's mask; of several, the one with most) / frames the person is in; joint errors in mm over those frames: `PA` = after a per-frame similarity
-alignment, `RA` = pelvises made equal (world frame), `abs` = in the world as placed by the known camera
-(depth and size count); `px limbs` = pixels between the limb joints drawn in the picture and the truth's, over
-the ones the camera sees (does the motion stay on the person); `limbs` = the 12 limb joints (hips, knees,
-ankles, shoulders, elbows, wrists), `all` = the 24 joints; `accel` = acceleration error (mm/frame^2,
-pelvis-relative), `jitter` = mean jerk (mm/frame^3, pelvis-relative) with the truth's own in brackets, both
-only inside runs of consecutive frames on one body; `off-person` = frames of any body with fewer than half
-of those joints on the person's mask; `s` = seconds for the whole estimate.
+Columns: `bodies` estimated (1 expected; more when a track breaks or a ghost appears), `coverage` = frames where a
+body stands on the person (at least half of its joints that the truth has inside the picture on the person's mask;
+of several, the one with most) / frames the person is in; joint errors in mm over those frames: `PA` = after a
+per-frame similarity alignment, `RA` = pelvises made equal (world frame), `abs` = in the world as placed by the
+known camera (depth and size count); `px limbs` = pixels between the limb joints drawn in the picture and the
+truth's, over the ones the camera sees (does the motion stay on the person); `limbs` = the 12 limb joints (hips,
+knees, ankles, shoulders, elbows, wrists), `all` = the 24 joints; `accel` = acceleration error (mm/frame^2,
+pelvis-relative), `jitter` = mean jerk (mm/frame^3, pelvis-relative) with the truth's own in brackets, both only
+inside runs of consecutive frames on one body; `off-person` = frames of any body with fewer than half of those
+joints on the person's mask; `s` = seconds for the whole estimate.
 
 Measured {datetime.date.today().isoformat()}:
 

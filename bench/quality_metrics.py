@@ -101,7 +101,7 @@ def joints_on_person(joints_2d: np.ndarray, masks: np.ndarray, counted: np.ndarr
     height, width = masks.shape[1:]
     column = np.clip(np.round(joints_2d[..., 0]).astype(int), -1, width)
     row = np.clip(np.round(joints_2d[..., 1]).astype(int), -1, height)
-    inside = (column >= 0) & (column < width) & (row >= 0) & (row < height)
+    inside = in_picture(np.stack([column, row], axis=-1), (height, width))
     frame = np.broadcast_to(np.arange(len(masks))[:, None], column.shape)
     hits = np.zeros(column.shape, bool)
     hits[inside] = masks[frame[inside], row[inside], column[inside]]
