@@ -168,19 +168,24 @@ def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
     return target, {**truth, "meta": meta, "mask": truth["mask"][:, :keep]}
 
 
-def estimate(clip: Path, truth: dict, estimator: Estimator, output: Path) -> float:
-    """Run the estimator's command line on the clip (with the focal length the truth's meta gives it); the
-    seconds it took. Raises with its message on failure."""
-    focal = truth["meta"].get("assumed_focal_length_px", truth["meta"]["focal_length_px"])
+def run_estimate(clip: Path, output: Path, arguments: tuple[str, ...]) -> float:
+    """Run `python -m inference estimate` on the clip as a user would (no licensed file from the environment)
+    with these extra arguments; the seconds it took. Raises with its message on failure."""
     command = [sys.executable, "-m", "inference", "estimate", "--input", str(clip), "--output", str(output),
-               "--focal-length", str(focal), "--progress", "none", *estimator.arguments]
+               "--progress", "none", *arguments]
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("PARE_BODY_CHECKPOINT", "PARE_BODY_SMPL")}
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"{estimator.name} on {clip.name} failed ({done.returncode}): {done.stderr.strip()}")
+        raise RuntimeError(f"{' '.join(arguments)} on {clip.name} failed ({done.returncode}): {done.stderr.strip()}")
     return time.perf_counter() - started
+
+
+def estimate(clip: Path, truth: dict, estimator: Estimator, output: Path) -> float:
+    """`run_estimate` of the estimator, given the focal length the truth's meta gives it."""
+    focal = truth["meta"].get("assumed_focal_length_px", truth["meta"]["focal_length_px"])
+    return run_estimate(clip, output, ("--focal-length", str(focal), *estimator.arguments))
 
 
 def _cell(figures: dict[str, float], column: str) -> str:
@@ -243,14 +248,14 @@ Measured {datetime.date.today().isoformat()}:
 """
 
 
-def write_readme(section: str) -> None:
-    """Replace the "Motion quality" section of bench/README.md (up to the next `## ` heading), or append it."""
+def write_readme(section: str, heading: str = HEADING) -> None:
+    """Replace the section under `heading` in bench/README.md (up to the next `## ` heading), or append it."""
     text = README.read_text() if README.is_file() else ""
-    start = text.find(HEADING)
+    start = text.find(heading + "\n")
     if start < 0:
         README.write_text(text.rstrip("\n") + "\n\n" + section)
         return
-    following = text.find("\n## ", start + len(HEADING))
+    following = text.find("\n## ", start + len(heading))
     rest = text[following + 1:] if following >= 0 else ""
     README.write_text(text[:start] + section + ("\n" + rest if rest else ""))
 
@@ -276,12 +281,17 @@ def estimators(args: argparse.Namespace, scratch: Path) -> list[Estimator]:
     return chosen
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", default="", help="comma-separated clip names (default: all in quality_data)")
+def add_estimator_options(parser: argparse.ArgumentParser) -> None:
+    """The options `estimators` reads: which estimators besides the keypoint fit."""
     parser.add_argument("--checkpoint", type=Path, help="a PARE checkpoint: adds PARE to the table")
     parser.add_argument("--smpl", type=Path, help="the SMPL file for --checkpoint (default: the stand-in body)")
     parser.add_argument("--rule-weights", action="store_true", help="adds PARE with rule-filled weights")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", default="", help="comma-separated clip names (default: all in quality_data)")
+    add_estimator_options(parser)
     parser.add_argument("--cut", action="store_true", help="adds each clip cut below the knees")
     parser.add_argument("--lens", default="", help="comma-separated factors: adds each clip run with its focal "
                                                     "length off by them (a lens other than the one assumed)")
