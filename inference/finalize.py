@@ -60,7 +60,7 @@ def with_consistent_sides(raw: RawTrack) -> RawTrack:
     for a few frames (`keypoints.side_order`); for video only, stills have no neighbours to judge by."""
     if raw.landmarks_image is None or len(raw.frame) < 2:
         return raw
-    order = swap_order(side_swaps(raw.landmarks_image, raw.landmarks_confidence, raw.frame))
+    order = swap_order(side_swaps(raw.landmarks_image, raw.landmarks_confidence, raw.frame, raw.landmarks_world))
     return replace(raw, **{name: relabelled(getattr(raw, name), order)
                            for name in ("landmarks_image", "landmarks_confidence", "landmarks_world")})
 

@@ -13,6 +13,16 @@ arms (legs) that keeps each elbow (knee) nearer its own shoulder (hip) than the 
 on motion alone, a front view's arms held out sideways were swapped for eight frames while the trunk was not (the
 sample clip's jumper, frames 50-57), and no body can follow arms crossed over from the wrong shoulders. Where the
 shoulders (hips) overlap in the picture, as in a side view, this says nothing and motion decides alone.
+
+Motion in the picture cannot undo a long run of swapped frames: each swapped frame is charged, and the two label
+jumps that bound a run cost less than a second of charges. The model's own 3D points can: it labels them as it
+labels the picture, so a trunk labelled the wrong way round turns the 3D torso to face the other way from one
+frame to the next, a turn no person makes (issue 9's calibrated footage, camera 2: facing the camera until frame
+40, away for 25 frames, the face pixelated; the fit followed and missed by 225 mm there). A step whose torso
+turns past `MAX_TURN_DEG` costs the trunk's labelling `TURN_CHARGE`, so the run is swapped back; judged only in
+front and back views whose 3D facing is otherwise steady (in a spin or a side view it swings about). Such a swap
+is the model taking the person's front for their back, so it swaps the limbs too: a limb's charge is for
+a labelling other than its trunk's (on that footage the legs' own cues were too weak to follow it).
 """
 from __future__ import annotations
 
@@ -24,6 +34,11 @@ from .decode import MIRROR_ORDER
 SWAP_CHARGE = 0.3  # log of the factor by which a frame's swap must shrink its steps' movement to be chosen
 STILL = 0.2  # torso lengths: movement of a part's landmarks (summed) too small to tell the labellings apart
 MAX_LINKED_GAP = 3  # frames; a track unseen for longer starts afresh from the model's labels
+MAX_TURN_DEG = 90.0  # the 3D torso's turn in one frame step beyond which it is a label swap (a pirouette: 25)
+TURN_CHARGE = 10.0  # what such a turn costs: more than 30 swapped frames' charges
+STEADY_AXIS_DEG = 45.0  # the torso's facing, up to a flip, changes less than this per step around a judged turn
+STEADY_STEPS = 3  # steps either side of a turn over which the facing must be steady for the turn to count
+FRONTAL = 0.7  # |depth component| of the torso's facing from which a view is a front or back one (45 degrees)
 
 
 def _pairs(*left_names: str) -> tuple[tuple[int, int], ...]:
@@ -112,15 +127,59 @@ def _attachment_costs(centred: np.ndarray, weight: np.ndarray, limb: tuple[int, 
     return costs
 
 
-def _best_labels(step_costs: np.ndarray, linked: np.ndarray, frame_costs: np.ndarray | None = None) -> np.ndarray:
+def _facing(world: np.ndarray) -> np.ndarray:
+    """(n, 33, 3) metric 3D landmarks -> (n, 3) unit normal of the torso (NaN where unusable): the way the
+    torso faces, as its points are labelled (swapping left and right turns it round)."""
+    shoulders, hips = world[:, list(_SHOULDERS)], world[:, list(_HIPS)]
+    across = (shoulders[:, 0] - shoulders[:, 1]) + (hips[:, 0] - hips[:, 1])
+    up = shoulders.mean(axis=1) - hips.mean(axis=1)
+    normal = np.cross(up, across)
+    length = np.linalg.norm(normal, axis=1, keepdims=True)
+    return np.where(length > 0, normal / np.where(length > 0, length, 1.0), np.nan)
+
+
+def _steady(cosine: np.ndarray, linked: np.ndarray) -> np.ndarray:
+    """(n - 1,) per step: the torso's facing axis (a flip aside) changes less than `STEADY_AXIS_DEG` in every
+    linked step within `STEADY_STEPS` of it. Where the model's 3D torso swings about (a back view, a spin: the
+    `turn` clip's pirouette swings 40-70 degrees a frame), its turns say nothing about the labels."""
+    calm = (np.degrees(np.arccos(np.clip(np.abs(cosine), 0.0, 1.0))) < STEADY_AXIS_DEG) & linked
+    window = 2 * STEADY_STEPS + 1
+    padded = np.pad(calm, STEADY_STEPS, constant_values=True)
+    return np.lib.stride_tricks.sliding_window_view(padded, window).all(axis=1)
+
+
+def _turn_costs(world: np.ndarray, weight: np.ndarray, gaps: np.ndarray, linked: np.ndarray) -> np.ndarray:
+    """(n - 1, 2, 2) trunk step costs, as `_step_costs`, of the 3D torso turning further than a person can:
+    `TURN_CHARGE` (times the trunk landmarks' least confidence in the two frames) where the torso's facing
+    changes by more than `MAX_TURN_DEG` per frame between frames t and t + 1 labelled as they are [differ = 0]
+    or one of them swapped [differ = 1], ramping up over the next 45 degrees; only in front and back views
+    (`FRONTAL`) and where the facing is otherwise steady (`_steady`). In a side view the two sides overlap in
+    the picture, and the model's 3D labels need not follow its 2D ones (the `fast` clip, frame 21)."""
+    facing = _facing(world)
+    trust = weight[:, [i for pair in (_SHOULDERS, _HIPS) for i in pair]].min(axis=1)
+    cosine = np.clip(np.nan_to_num((facing[:-1] * facing[1:]).sum(axis=1)), -1.0, 1.0)
+    judged = np.isfinite(facing).all(axis=1) & (np.abs(np.nan_to_num(facing[:, 2])) >= FRONTAL)
+    both = judged[:-1] & judged[1:]
+    trust = np.minimum(trust[:-1], trust[1:]) * (both & _steady(cosine, linked & both))
+    limit = np.minimum(MAX_TURN_DEG * gaps, 180.0)
+    costs = np.zeros((len(gaps), 2, 2))
+    for differ, sign in ((0, 1.0), (1, -1.0)):
+        turn = np.degrees(np.arccos(sign * cosine))
+        costs[:, :, differ] = (TURN_CHARGE * trust * np.clip((turn - limit) / 45.0, 0.0, 1.0))[:, None]
+    return costs
+
+
+def _best_labels(step_costs: np.ndarray, linked: np.ndarray, frame_costs: np.ndarray | None = None,
+                 expected: np.ndarray | None = None) -> np.ndarray:
     """Viterbi over the labels of two successive frames (0 = as given, 1 = swapped) -> (n,) bool swapped.
 
     step_costs (n - 1, 2, 2) as `_step_costs`; linked (n - 1,) False where a gap breaks the track (the step
     costs nothing either way); frame_costs (n, 2) each frame's own cost of either label (`_attachment_costs`),
-    added to the charge for a swap."""
+    added to the charge for a label other than `expected` (n,) bool (None: as given)."""
     n = len(step_costs) + 1
-    charges = np.array([0.0, SWAP_CHARGE]) + (0.0 if frame_costs is None else frame_costs)
-    charges = np.broadcast_to(charges, (n, 2))
+    expected = np.zeros(n, dtype=bool) if expected is None else expected
+    charges = np.where(expected[:, None], [SWAP_CHARGE, 0.0], [0.0, SWAP_CHARGE])
+    charges = charges + (0.0 if frame_costs is None else frame_costs)
     total = charges[0][:, None] + charges[1][None, :]  # [label t - 1, label t] for t = 1
     total = total + np.array([[step_costs[0][0, a ^ b] if linked[0] else 0.0 for b in (0, 1)] for a in (0, 1)])
     came_from = np.zeros((n, 2, 2), dtype=np.int64)  # [t, label t - 1, label t] -> label t - 2
@@ -140,10 +199,12 @@ def _best_labels(step_costs: np.ndarray, linked: np.ndarray, frame_costs: np.nda
     return labels.astype(bool)
 
 
-def side_swaps(pixels: np.ndarray, confidence: np.ndarray, frames: np.ndarray) -> dict[str, np.ndarray]:
+def side_swaps(pixels: np.ndarray, confidence: np.ndarray, frames: np.ndarray,
+               world: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """One track's landmarks -> per part of `PARTS`, (n,) bool: swap that part's left and right in that frame.
 
-    pixels (n, 33, 2) with NaN where not seen; confidence (n, 33) 0..1; frames (n,) increasing frame numbers."""
+    pixels (n, 33, 2) with NaN where not seen; confidence (n, 33) 0..1; frames (n,) increasing frame numbers;
+    world (n, 33, 3) the model's metric 3D points, or None (then the torso's turns are not judged)."""
     n = len(pixels)
     if n < 2:
         return {part: np.zeros(n, dtype=bool) for part in PARTS}
@@ -151,10 +212,14 @@ def side_swaps(pixels: np.ndarray, confidence: np.ndarray, frames: np.ndarray) -
     weight = np.where(np.isfinite(centred).all(axis=-1) & usable[:, None], np.nan_to_num(confidence), 0.0)
     gaps = np.diff(np.asarray(frames)).astype(np.float64)
     linked, steps = gaps <= MAX_LINKED_GAP, np.maximum(gaps, 1.0)
-    swaps = {"trunk": _best_labels(_step_costs(centred, weight, PARTS["trunk"], steps), linked)}
+    trunk_costs = _step_costs(centred, weight, PARTS["trunk"], steps)
+    if world is not None:
+        trunk_costs = trunk_costs + _turn_costs(np.asarray(world, dtype=np.float64), weight, steps, linked)
+    swaps = {"trunk": _best_labels(trunk_costs, linked)}
     for part, (limb, anchors) in ATTACHED.items():
         attachment = _attachment_costs(centred, weight, limb, anchors, swaps["trunk"])
-        swaps[part] = _best_labels(_step_costs(centred, weight, PARTS[part], steps), linked, attachment)
+        swaps[part] = _best_labels(_step_costs(centred, weight, PARTS[part], steps), linked, attachment,
+                                   expected=swaps["trunk"])
     return swaps
 
 
