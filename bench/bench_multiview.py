@@ -9,7 +9,9 @@ independent detector (OpenPose BODY_25B). The `landmark model alone` rows score 
 own limb points on the same view (`bench/landmarks_alone.py`): what the keypoint fit is given.
 
     python bench/bench_multiview.py [--views 1,2,3,4] [--checkpoint CKPT [--smpl SMPL]] [--rule-weights]
-                                    [--write-readme]
+                                    [--cut] [--write-readme]
+
+`--cut` adds each view cut below the person's median knee height (the detector's), as in close framing.
 
 Both references carry their own definitions of the joints (OpenPose's hips and shoulders are not SMPL's):
 a floor of some tens of millimetres under every PA figure here, which the synthetic clips do not have.
@@ -28,7 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_quality import add_estimator_options, estimators, read_bodies, run_estimate, write_readme  # noqa: E402
+from bench_quality import (add_estimator_options, cut_below, estimators, read_bodies, run_estimate,  # noqa: E402
+                           write_readme)
 from multiview import read_qualisys, smoothed, triangulate  # noqa: E402
 from quality_metrics import LIMB_JOINT_NAMES, LIMB_JOINTS, MM, consecutive_runs, pa_mpjpe, to_world  # noqa: E402
 
@@ -111,12 +114,19 @@ def landmark_bodies(clip: Path) -> list[dict[str, np.ndarray]]:
             for track in landmark_tracks(clip)]
 
 
-def row(name: str, view: int, bodies: list[dict[str, np.ndarray]], reference: np.ndarray, detected: np.ndarray,
+def row(name: str, view: str, bodies: list[dict[str, np.ndarray]], reference: np.ndarray, detected: np.ndarray,
         seconds: float) -> tuple[str, str, dict[str, float]]:
     """One table row: the person's body of this view's bodies, scored."""
     body = the_person(bodies, detected)
     figures = score(body["frame"], body["world"], body["points_2d"], reference, detected, name != LANDMARKS_ALONE)
-    return name, f"camera {view + 1}", {**figures, "bodies": float(len(bodies)), "s": seconds}
+    return name, view, {**figures, "bodies": float(len(bodies)), "s": seconds}
+
+
+def cut_at_knees(clip: Path, keypoints: np.ndarray, scratch: Path) -> Path:
+    """The view cut below its person's median knee height (the detector's): shins and feet leave the picture
+    in about half the frames, as in close framing. Pixels above the cut keep their coordinates."""
+    knees = keypoints[:, [OPENPOSE_LIMBS[2], OPENPOSE_LIMBS[3]], 1]
+    return cut_below(clip, int(round(float(np.nanmedian(knees)))), scratch / f"{clip.stem}_cut.mp4")
 
 
 def _cell(figures: dict[str, float], column: str) -> str:
@@ -137,14 +147,15 @@ def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
 def readme_section(rows: list[tuple[str, str, dict[str, float]]]) -> str:
     return f"""{HEADING}
 
-`python bench/bench_multiview.py --write-readme` (about a minute on two cores) estimates each of
+`python bench/bench_multiview.py --cut --write-readme` (about two minutes on two cores) estimates each of
 the four views of real calibrated footage (`bench/multiview_data/`: Pose2Sim's demo trial, one person
 balancing on a platform, 100 frames at 60 fps, 1080 x 1920, face pixelated; BSD-3-Clause) on its own, as a
 user would (no focal length, no licensed file), and scores its 12 limb joints against a 3D reference
 triangulated from the other three views' keypoints, found by an independent detector (OpenPose BODY_25B,
-shipped with the footage). Add `--checkpoint CKPT [--smpl SMPL]` for PARE. The definitions of the joints
-differ (OpenPose's hips and shoulders are not SMPL's), so every PA figure here carries a floor of a few
-centimetres that the synthetic clips' do not.
+shipped with the footage). `camera N cut` rows (`--cut`): that view with every row below the person's
+median knee height cut off, as in close framing. Add `--checkpoint CKPT [--smpl SMPL]` for PARE. The
+definitions of the joints differ (OpenPose's hips and shoulders are not SMPL's), so every PA figure here
+carries a floor of a few centimetres that the synthetic clips' do not.
 
 Columns: `bodies` the job estimated in the view (a bystander stands in the back of views 1 and 2); `frames`
 scored (the person's body, where the reference has all 12 joints); `PA limbs` (mm) after a per-frame
@@ -164,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--views", default="1,2,3,4", help="comma-separated camera numbers")
     add_estimator_options(parser)
+    parser.add_argument("--cut", action="store_true", help="adds each view cut below the person's knees")
     parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args(argv)
     with np.load(DATA / "openpose_2d.npz") as stored:
@@ -175,15 +187,20 @@ def main(argv: list[str] | None = None) -> None:
         chosen = estimators(args, Path(scratch))
         for view in (int(v) - 1 for v in args.views.split(",")):
             clip, detected = DATA / f"cam0{view + 1}.mp4", keypoints[view][:, OPENPOSE_LIMBS]
-            for estimator in chosen:
-                seconds = run_estimate(clip, result, estimator.arguments)
-                rows.append(row(estimator.name, view, estimated_bodies(result, view), reference[view], detected,
-                                seconds))
+            variants = [(f"camera {view + 1}", clip)]
+            if args.cut:
+                variants.append((f"camera {view + 1} cut", cut_at_knees(clip, keypoints[view], Path(scratch))))
+            for label, footage in variants:
+                for estimator in chosen:
+                    seconds = run_estimate(footage, result, estimator.arguments)
+                    rows.append(row(estimator.name, label, estimated_bodies(result, view), reference[view], detected,
+                                    seconds))
+                    print(table(rows[-1:]).splitlines()[-1], flush=True)
+                started = time.perf_counter()
+                bodies = landmark_bodies(footage)
+                rows.append(row(LANDMARKS_ALONE, label, bodies, reference[view], detected,
+                                time.perf_counter() - started))
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
-            started = time.perf_counter()
-            bodies = landmark_bodies(clip)
-            rows.append(row(LANDMARKS_ALONE, view, bodies, reference[view], detected, time.perf_counter() - started))
-            print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
     if args.write_readme:
         write_readme(readme_section(rows), HEADING)

@@ -145,25 +145,30 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
     return figures
 
 
+def cut_below(clip: Path, keep_rows: int, target: Path) -> Path:
+    """The clip with every row from `keep_rows` down cut off, written to `target` (mp4v, same frame rate)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), capture.get(cv2.CAP_PROP_FPS),
+                             (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), keep_rows))
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        writer.write(np.ascontiguousarray(frame[:keep_rows]))
+    writer.release()
+    return target
+
+
 def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
     """The clip with the rows below its knees' median height cut off (shins and feet leave the picture in
     about half the frames, as in close framing), and its truth cut to match (image height, masks). The
     result's principal point is the cut frame's centre, a few degrees off the camera's: PA figures do not
     mind; RA and abs ones carry that tilt."""
-    import cv2
-
     knees = [JOINT_NAMES.index("left_knee"), JOINT_NAMES.index("right_knee")]
     keep = int(round(float(np.median(truth["joints_2d"][:, knees, 1]))))
-    capture = cv2.VideoCapture(str(clip))
-    target = scratch / f"{clip.stem}_cut.mp4"
-    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), truth["meta"]["fps"],
-                             (truth["meta"]["image_width"], keep))
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        writer.write(np.ascontiguousarray(frame[:keep]))
-    writer.release()
+    target = cut_below(clip, keep, scratch / f"{clip.stem}_cut.mp4")
     meta = {**truth["meta"], "clip": f"{truth['meta']['clip']} cut", "image_height": keep}
     return target, {**truth, "meta": meta, "mask": truth["mask"][:, :keep]}
 
