@@ -33,6 +33,14 @@ def test_people_whose_boxes_overlap_are_not_repeats():
     assert repeated_tracks([np.arange(60), np.arange(10, 50)], [behind, hugging[10:50]]) == set()
 
 
+def test_a_repeat_that_outlives_its_body_by_a_frame_or_two_is_still_a_repeat():
+    rng = np.random.default_rng(3)
+    person = body(rng, 98, (300.0, 200.0))
+    repeat = person[94:98] + rng.normal(0.0, 8.0, (4, 24, 2))
+    repeat = np.concatenate([repeat, repeat[-1:] + 3.0, repeat[-1:] + 6.0])  # frames 94-99
+    assert repeated_tracks([np.arange(98), np.arange(94, 100)], [person, repeat]) == {1}
+
+
 def test_a_track_that_mostly_lives_elsewhere_in_time_is_kept():
     rng = np.random.default_rng(2)
     person = body(rng, 40, (300.0, 200.0))
