@@ -30,12 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_quality import (add_estimator_options, cut_below, estimators, read_bodies, run_estimate,  # noqa: E402
-                           write_readme)
-from multiview import read_qualisys, smoothed, triangulate  # noqa: E402
+from bench_quality import (add_estimator_options, cut_below, estimators, read_bodies,  # noqa: E402
+                           run_estimate_command, write_readme)
+from multiview import Camera, read_qualisys, smoothed, triangulate  # noqa: E402
 from quality_metrics import LIMB_JOINT_NAMES, LIMB_JOINTS, MM, consecutive_runs, pa_mpjpe, to_world  # noqa: E402
 
 DATA = ROOT / "bench" / "multiview_data"
+CALIBRATION = DATA / "calibration.qca.txt"
 HEADING = "## Motion quality on real footage"
 LANDMARKS_ALONE = "landmark model alone (reference)"
 # OpenPose BODY_25B's index of each of the 12 limb joints, in LIMB_JOINT_NAMES order.
@@ -46,10 +47,9 @@ REFERENCE_SMOOTHING = 2.0  # frames (Gaussian sigma) for the acceleration refere
 COLUMNS = ("estimator", "view", "bodies", "frames", "PA limbs", "accel", "accel 30 fps", "px limbs", "s")
 
 
-def references(keypoints: np.ndarray) -> list[np.ndarray]:
+def references(cameras: list[Camera], keypoints: np.ndarray) -> list[np.ndarray]:
     """(C, T, 25, 3) every camera's keypoints -> per camera, (T, 12, 3) the limb joints triangulated from the
     other cameras (metres, world frame; NaN where fewer than two of them saw a joint)."""
-    cameras = read_qualisys(DATA / "calibration.qca.txt")
     limbs = keypoints[:, :, OPENPOSE_LIMBS]
     return [triangulate([c for i, c in enumerate(cameras) if i != view], np.delete(limbs, view, axis=0),
                         MIN_CONFIDENCE) for view in range(len(cameras))]
@@ -94,10 +94,9 @@ def the_person(candidates: list[dict[str, np.ndarray]], detected: np.ndarray) ->
                                                                            detected[body["frame"]])))
 
 
-def estimated_bodies(result: Path, view: int) -> list[dict[str, np.ndarray]]:
+def estimated_bodies(result: Path, camera: Camera) -> list[dict[str, np.ndarray]]:
     """The result's bodies as frame, 12 limb joints in the world (via the view's calibrated camera) and in the
     picture."""
-    camera = read_qualisys(DATA / "calibration.qca.txt")[view]
     bodies = []
     for body in read_bodies(result):
         count = len(body["frame"])
@@ -180,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with np.load(DATA / "openpose_2d.npz") as stored:
         keypoints = stored["keypoints"].astype(np.float64)
-    reference = references(keypoints)
+    cameras = read_qualisys(CALIBRATION)
+    reference = references(cameras, keypoints)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         result = Path(scratch) / "result.npz"
@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> None:
                 variants.append((f"camera {view + 1} cut", cut_at_knees(clip, keypoints[view], Path(scratch))))
             for label, footage in variants:
                 for estimator in chosen:
-                    seconds = run_estimate(footage, result, estimator.arguments)
-                    rows.append(row(estimator.name, label, estimated_bodies(result, view), reference[view], detected,
-                                    seconds))
+                    seconds = run_estimate_command(footage, result, estimator)
+                    rows.append(row(estimator.name, label, estimated_bodies(result, cameras[view]), reference[view],
+                                    detected, seconds))
                     print(table(rows[-1:]).splitlines()[-1], flush=True)
                 started = time.perf_counter()
                 bodies = landmark_bodies(footage)

@@ -173,24 +173,24 @@ def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
     return target, {**truth, "meta": meta, "mask": truth["mask"][:, :keep]}
 
 
-def run_estimate(clip: Path, output: Path, arguments: tuple[str, ...]) -> float:
-    """Run `python -m inference estimate` on the clip as a user would (no licensed file from the environment)
-    with these extra arguments; the seconds it took. Raises with its message on failure."""
+def run_estimate_command(clip: Path, output: Path, estimator: Estimator, extra: tuple[str, ...] = ()) -> float:
+    """Run `python -m inference estimate` with the estimator's arguments (and `extra`) on the clip as a user
+    would (no licensed file from the environment); the seconds it took. Raises with its message on failure."""
     command = [sys.executable, "-m", "inference", "estimate", "--input", str(clip), "--output", str(output),
-               "--progress", "none", *arguments]
+               "--progress", "none", *extra, *estimator.arguments]
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("PARE_BODY_CHECKPOINT", "PARE_BODY_SMPL")}
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(arguments)} on {clip.name} failed ({done.returncode}): {done.stderr.strip()}")
+        raise RuntimeError(f"{estimator.name} on {clip.name} failed ({done.returncode}): {done.stderr.strip()}")
     return time.perf_counter() - started
 
 
 def estimate(clip: Path, truth: dict, estimator: Estimator, output: Path) -> float:
-    """`run_estimate` of the estimator, given the focal length the truth's meta gives it."""
+    """`run_estimate_command` of the estimator, given the focal length the truth's meta gives it."""
     focal = truth["meta"].get("assumed_focal_length_px", truth["meta"]["focal_length_px"])
-    return run_estimate(clip, output, ("--focal-length", str(focal), *estimator.arguments))
+    return run_estimate_command(clip, output, estimator, ("--focal-length", str(focal)))
 
 
 def _cell(figures: dict[str, float], column: str) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
-from bench_multiview import OPENPOSE_LIMBS, references  # noqa: E402
+from bench_multiview import CALIBRATION, OPENPOSE_LIMBS, references  # noqa: E402
 from multiview import Camera, read_qualisys, smoothed, triangulate  # noqa: E402
 
 
@@ -50,7 +50,7 @@ def test_the_shipped_calibration_puts_the_person_on_the_floor_in_every_view():
     on z = 0 (ankle joints about 12 cm up) that reprojects onto each view's keypoints within 25 px (the other
     readings of the file miss by 50-400 px), and the reference each view is scored against (from the three
     others) lands within 60 px of that view's own keypoints (14-39 px today)."""
-    cameras = read_qualisys(BENCH / "multiview_data" / "calibration.qca.txt")
+    cameras = read_qualisys(CALIBRATION)
     with np.load(BENCH / "multiview_data" / "openpose_2d.npz") as stored:
         keypoints = stored["keypoints"].astype(np.float64)
     limbs = keypoints[:, :, OPENPOSE_LIMBS]
@@ -63,5 +63,5 @@ def test_the_shipped_calibration_puts_the_person_on_the_floor_in_every_view():
         miss = np.linalg.norm(cameras[view].project(points) - cameras[view].undistort(limbs[view, ..., :2]), axis=-1)
         return float(np.nanmedian(miss[seen]))
 
-    for view, reference in enumerate(references(keypoints)):
+    for view, reference in enumerate(references(cameras, keypoints)):
         assert miss_px(view, everyone) < 25.0 and miss_px(view, reference) < 60.0, view
