@@ -8,6 +8,7 @@ import numpy as np
 
 from contract.skeleton import JOINT_NAMES
 from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES as NAMES
+from inference.frames import FrameRange
 from inference.keypoints.side_order import PARTS, relabelled, side_swaps, swap_order
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,21 +105,27 @@ def test_the_dancers_legs_and_arms_stay_on_their_own_sides(tmp_path):
         assert (own < crossed)[apart].all(), (stem, np.c_[frames, own, crossed])
 
 
-def test_a_front_views_arms_stay_on_their_own_shoulders_sides():
-    """The sample clip's jumper faces the camera with his arms held out (frames 50-58) while the landmark model
-    flips his whole body's labels for frames 54-57; judged on motion alone the arms were swapped for 50-59 and
-    the trunk was not, so every elbow hung from the other shoulder's side and the fit folded the arms."""
+def landmarks_by_track(clip: Path, frame_range: FrameRange = FrameRange()) -> dict[int, list[tuple[int, dict]]]:
+    """The estimate job's own detection, tracking and landmarks on a clip: per track id, (frame, sample) in
+    frame order, for the frames where the person was measured."""
     from inference.estimate_job import person_samples
-    from inference.frames import FrameRange, open_frames
+    from inference.frames import open_frames
     from inference.people.boxes import DetectedPeople
     from inference.people.measures import PersonMeasures
 
     measured: dict[int, list] = {}
-    clip = open_frames(ROOT / "assets" / "samples" / "park_jumping_walking.mp4", FrameRange(0, 64))
-    for index, track_id, _, sample, _ in person_samples(clip, DetectedPeople(), PersonMeasures(crops=False,
-                                                                                               landmarks=True)):
+    for index, track_id, _, sample, _ in person_samples(open_frames(clip, frame_range), DetectedPeople(),
+                                                        PersonMeasures(crops=False, landmarks=True)):
         if sample is not None:
             measured.setdefault(track_id, []).append((index, sample))
+    return measured
+
+
+def test_a_front_views_arms_stay_on_their_own_shoulders_sides():
+    """The sample clip's jumper faces the camera with his arms held out (frames 50-58) while the landmark model
+    flips his whole body's labels for frames 54-57; judged on motion alone the arms were swapped for 50-59 and
+    the trunk was not, so every elbow hung from the other shoulder's side and the fit folded the arms."""
+    measured = landmarks_by_track(ROOT / "assets" / "samples" / "park_jumping_walking.mp4", FrameRange(0, 64))
     shoulders = [NAMES.index("left_shoulder"), NAMES.index("right_shoulder")]
     elbows = [NAMES.index("left_elbow"), NAMES.index("right_elbow")]
     jumper = next(rows for rows in measured.values() if any(
@@ -183,19 +190,10 @@ def test_real_footage_whose_front_the_model_takes_for_its_back_is_labelled_as_an
     limbs the wrong way round in frames 41-65 and a few single frames (the face is pixelated). Relabelled,
     each frame's left and right hips, knees, ankles, shoulders, elbows and wrists sit as OpenPose has them, in
     every frame where the twins are apart."""
-    from inference.estimate_job import person_samples
-    from inference.frames import open_frames
-    from inference.people.boxes import DetectedPeople
-    from inference.people.measures import PersonMeasures
-
     data = ROOT / "bench" / "multiview_data"
     with np.load(data / "openpose_2d.npz") as stored:
         detected = stored["keypoints"][1]  # (100, 25, 3) camera 2, OpenPose BODY_25B
-    measured: dict[int, list] = {}
-    for index, track_id, _, sample, _ in person_samples(open_frames(data / "cam02.mp4"), DetectedPeople(),
-                                                        PersonMeasures(crops=False, landmarks=True)):
-        if sample is not None:
-            measured.setdefault(track_id, []).append((index, sample))
+    measured = landmarks_by_track(data / "cam02.mp4")
     hips = [NAMES.index("left_hip"), NAMES.index("right_hip")]
 
     def miss(rows: list) -> float:  # from OpenPose's hips: the bystander in the back is far from them
