@@ -33,8 +33,8 @@ from .decode import MIRROR_ORDER
 
 SWAP_CHARGE = 0.3  # log of the factor by which a frame's swap must shrink its steps' movement to be chosen
 STILL = 0.2  # torso lengths: movement of a part's landmarks (summed) too small to tell the labellings apart
-MAX_LINKED_GAP = 3  # frames; a track unseen for longer starts afresh from the model's labels
-MAX_TURN_DEG = 90.0  # the 3D torso's turn in one frame step beyond which it is a label swap (a pirouette: 25)
+MAX_LINKED_GAP = 3  # samples; a track unseen for longer starts afresh from the model's labels
+MAX_TURN_DEG = 90.0  # the 3D torso's turn in one sample step beyond which it is a label swap (a pirouette: 25)
 TURN_CHARGE = 10.0  # what such a turn costs: more than 30 swapped frames' charges
 STEADY_AXIS_DEG = 45.0  # the torso's facing, up to a flip, changes less than this per step around a judged turn
 STEADY_STEPS = 3  # steps either side of a turn over which the facing must be steady for the turn to count
@@ -85,7 +85,7 @@ def _step_costs(centred: np.ndarray, weight: np.ndarray, pairs: tuple[tuple[int,
     limbs pass each other at speed (legs in a side view): there, position alone would take the passing for a
     bounce and swap the labels for a frame.
 
-    centred (n, 33, 2) and weight (n, 33) 0..1 (0 where unusable); gaps (n - 1,) frames between rows. A pair of
+    centred (n, 33, 2) and weight (n, 33) 0..1 (0 where unusable); gaps (n - 1,) samples between rows. A pair of
     twins counts with the least confidence of its landmarks in the frames compared, the same for both
     labellings: where one limb is hidden its position is the model's guess, and a match to a guess must not
     look cheap."""
@@ -210,7 +210,11 @@ def side_swaps(pixels: np.ndarray, confidence: np.ndarray, frames: np.ndarray,
         return {part: np.zeros(n, dtype=bool) for part in PARTS}
     centred, usable = _centred(np.asarray(pixels, dtype=np.float64))
     weight = np.where(np.isfinite(centred).all(axis=-1) & usable[:, None], np.nan_to_num(confidence), 0.0)
+    # Gaps in samples, the track's smallest frame step (the job's stride) being one: every other frame of
+    # 60 fps footage is judged as 30 fps footage is (in frames, its turn limit had doubled to 180 degrees, and
+    # camera 2 of the real footage at --stride 2 kept its front taken for its back: PA limbs 116 mm, now 72).
     gaps = np.diff(np.asarray(frames)).astype(np.float64)
+    gaps = gaps / (gaps[gaps >= 1].min() if (gaps >= 1).any() else 1.0)
     linked, steps = gaps <= MAX_LINKED_GAP, np.maximum(gaps, 1.0)
     trunk_costs = _step_costs(centred, weight, PARTS["trunk"], steps)
     if world is not None:
