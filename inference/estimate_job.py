@@ -244,7 +244,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
     if progress is not None:
         progress("load", 1, 1)
     focal = float(focal_length) if focal_length else default_focal_length(source.width, source.height)
-    geometry = Geometry(source.width, source.height, focal)
+    geometry = Geometry(source.width, source.height, focal, source.fps or 30.0)
     video = source.kind != "image"
     if not video:
         smoothing = None

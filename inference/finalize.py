@@ -67,11 +67,12 @@ def with_consistent_sides(raw: RawTrack) -> RawTrack:
 
 @dataclass
 class Geometry:
-    """The camera and image the track is placed in."""
+    """The camera and footage the track is placed in (stills and image folders count 30 frames a second)."""
 
     width: int
     height: int
     focal_length: float
+    frame_rate: float = 30.0
 
 
 def _track(raw: RawTrack, rows: np.ndarray | slice, estimator: CropEstimator, geometry: Geometry, pose: np.ndarray,
@@ -106,7 +107,8 @@ def _fit(raw: RawTrack, estimator: CropEstimator, geometry: Geometry, video: boo
     return fit_landmarks(estimator.body, raw.landmarks_image[keep], raw.landmarks_confidence[keep],
                          raw.landmarks_world[keep], (geometry.width, geometry.height), geometry.focal_length,
                          init=None if init is None else {k: v[keep] for k, v in init.items()},
-                         temporal_weight=1.0 if video else 0.0, frames=raw.frame[keep])
+                         temporal_weight=1.0 if video else 0.0, frames=raw.frame[keep],
+                         frame_rate=geometry.frame_rate)
 
 
 def _seen(raw: RawTrack) -> np.ndarray:

@@ -6,9 +6,10 @@ few solver steps on orientation and translation alone, against the torso's landm
 once: pose, one shape per person, orientation and translation, first with the robust losses widened
 (a warm-up, so that far-off landmarks pull instead of being written off), then as set. The cost is 2D
 reprojection + 3D landmark terms (`objective`), joint-angle prior and limits (`priors`), a shape prior and,
-for video, the change of every joint rotation and of the translation between neighbouring frames. The
-solver (`solver`) is a batched Levenberg-Marquardt with a hard step cap, so a fit always returns; frames
-whose result is not finite keep their starting values.
+for video, the change of every joint rotation and of the translation between neighbouring frames
+(`temporal`), weighted so that the smoothing lasts as long in seconds at any frame rate or stride. The
+solvers (`solver`; `linked_solver` for video) are batched Levenberg-Marquardt with a hard step cap, so a
+fit always returns; frames whose result is not finite keep their starting values.
 """
 from __future__ import annotations
 
@@ -25,11 +26,13 @@ from . import camera_init, pose_init, so3
 from .kinematics import JointShapeModel, forward_kinematics, joint_shape_model
 from .landmarks import HIP_LANDMARKS, TORSO_LANDMARKS, LandmarkModel
 from .objective import Observations, project, reprojection_error_px
+from .linked_solver import solve_linked
 from .problem import CAMERA, FRAME_SIZE, ROOT, FitProblem, State, Weights
 from .solver import solve
 
 
-MAX_SMOOTHED_GAP = 3  # frames; a person unseen for longer may have moved anywhere
+MAX_SMOOTHED_GAP = 3  # samples (frames at the job's stride); a person unseen for longer may have moved anywhere
+TEMPORAL_RATE = 30.0  # samples per second for which `FitSettings`' temporal weights are set
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class FitSettings:
     pose_prior: float = 2e-5
     joint_limits: float = 1e-2
     shape_prior: float = 1e-5
-    temporal_rotation: float = 3e-3  # per unit `temporal_weight`; takes out the detector's shake, not a kick
+    temporal_rotation: float = 3e-3  # per unit link (30 samples/s); takes out the detector's shake, not a kick
     temporal_translation: float = 1e-2
 
 
@@ -183,7 +186,7 @@ def fit_landmarks(body: SMPLBody, image_landmarks: np.ndarray, visibility: np.nd
                   world_landmarks: np.ndarray, image_size: tuple[int, int], focal_length_px: float,
                   init: Mapping[str, np.ndarray] | None = None, temporal_weight: float = 0.0,
                   track_ids: np.ndarray | None = None, frames: np.ndarray | None = None,
-                  settings: FitSettings | None = None) -> FitResult:
+                  frame_rate: float = TEMPORAL_RATE, settings: FitSettings | None = None) -> FitResult:
     """Fit pose, shape and camera translation to BlazePose landmarks of n frames.
 
     image_landmarks (n, 33, 2) pixels; visibility (n, 33) in 0..1 (a landmark counts with its square: one the
@@ -193,26 +196,34 @@ def fit_landmarks(body: SMPLBody, image_landmarks: np.ndarray, visibility: np.nd
     PARE's); temporal_weight: 0 for unrelated stills, about 1 for video (each person's rows in frame order);
     track_ids (n,): rows with the same id are one person (one shared shape; smoothed only among themselves);
     default: all rows are one person; frames (n,): the rows' source frame numbers, so that smoothing weakens
-    across gaps (weight 1 / gap, none beyond `MAX_SMOOTHED_GAP`); default: consecutive rows are adjacent
-    frames. Computes on CPU in float32 (the body may live anywhere), on one thread; batch many people and
-    frames into one call rather than calling per person.
+    across gaps (see `_links`); default: consecutive rows are adjacent frames; frame_rate: the source's frames
+    per second, so that the smoothing spans the same time at any rate. Computes on CPU in float32 (the body may
+    live anywhere), on one thread; batch many people and frames into one call rather than calling per person.
     """
     with _one_thread(), torch.no_grad():
         return _fit(body, image_landmarks, visibility, world_landmarks, image_size, focal_length_px, init,
-                    temporal_weight, track_ids, frames, settings or FitSettings())
+                    temporal_weight, track_ids, frames, frame_rate, settings or FitSettings())
 
 
-def _links(track_ids: np.ndarray, frames: np.ndarray | None) -> Tensor:
-    """(n - 1,) temporal weight of each pair of adjacent rows: 1 / frame gap within one person, else 0."""
+def _links(track_ids: np.ndarray, frames: np.ndarray | None, frame_rate: float = TEMPORAL_RATE) -> Tensor:
+    """(n - 1,) temporal weight of each pair of adjacent rows of one person: (r / 30)^2 / g for rows g samples
+    apart (g <= `MAX_SMOOTHED_GAP`), r samples a second; 0 between people and across longer gaps. A sample
+    is the rows' smallest frame step (the job's stride). Why the square: a chain of differences whose weight is
+    w per pair smooths over about sqrt(w) samples, so twice the samples per second need four times the weight to
+    smooth over the same time (fitted with the same weight, 60 fps footage came out 2-5 mm worse than its
+    every other frame). Why 1 / g: a pair g samples apart is g pairs' worth of change."""
     gaps = np.ones(len(track_ids) - 1) if frames is None else np.diff(np.asarray(frames, dtype=np.float64))
-    same = track_ids[1:] == track_ids[:-1]
-    usable = same & (gaps >= 1) & (gaps <= MAX_SMOOTHED_GAP)
-    return torch.as_tensor(np.where(usable, 1.0 / np.maximum(gaps, 1.0), 0.0), dtype=torch.float32)
+    within = (track_ids[1:] == track_ids[:-1]) & (gaps >= 1)
+    step = float(gaps[within].min()) if within.any() else 1.0
+    samples = gaps / step
+    usable = within & (samples <= MAX_SMOOTHED_GAP)
+    weight = (frame_rate / step / TEMPORAL_RATE) ** 2 / np.maximum(samples, 1.0)
+    return torch.as_tensor(np.where(usable, weight, 0.0), dtype=torch.float32)
 
 
 def _fit(body: SMPLBody, image_landmarks: np.ndarray, visibility: np.ndarray, world_landmarks: np.ndarray,
          image_size: tuple[int, int], focal_length_px: float, init: Mapping[str, np.ndarray] | None,
-         temporal_weight: float, track_ids: np.ndarray | None, frames: np.ndarray | None,
+         temporal_weight: float, track_ids: np.ndarray | None, frames: np.ndarray | None, frame_rate: float,
          settings: FitSettings) -> FitResult:
     if not (np.isfinite(focal_length_px) and focal_length_px > 0 and min(image_size) > 0):
         raise ValueError(f"need a positive focal length and image size, got {focal_length_px} and {image_size}")
@@ -226,7 +237,7 @@ def _fit(body: SMPLBody, image_landmarks: np.ndarray, visibility: np.ndarray, wo
                         landmark_model.weights, settings.unseen_3d_visibility)
     ids = np.zeros(n, dtype=np.int64) if track_ids is None else np.asarray(track_ids).reshape(n)
     track_index = torch.as_tensor(np.unique(ids, return_inverse=True)[1].reshape(n), dtype=torch.long)
-    links = _links(ids, None if frames is None else np.asarray(frames).reshape(n))
+    links = _links(ids, None if frames is None else np.asarray(frames).reshape(n), frame_rate)
     links = links if temporal_weight > 0 and bool((links > 0).any()) else None
     start, betas, before = _starting_point(obs, shape_model, landmark_model, track_index, init, image_size)
     problem = FitProblem(shape_model, landmark_model, obs, _weights(settings, temporal_weight))
@@ -262,7 +273,7 @@ def _run_stages(problem: FitProblem, start: State, betas: Tensor, track_index: T
     orient_columns = torch.cat((torch.arange(ROOT.start, ROOT.stop), torch.arange(CAMERA.start, CAMERA.stop)))
     state, _, report = solve(problem.restricted_to(TORSO_LANDMARKS), start, betas, track_index, orient_columns,
                              fit_betas=False, shape_prior=settings.shape_prior, iterations=settings.orient_iterations,
-                             tolerance=settings.tolerance, links=None)
+                             tolerance=settings.tolerance)
     steps = report.iterations
     # Warm-up with a nearly quadratic loss, so that landmarks far off at the start (a limb the closed form
     # could not place) pull the body in instead of being written off as outliers; then the robust loss.
@@ -271,9 +282,13 @@ def _run_stages(problem: FitProblem, start: State, betas: Tensor, track_index: T
               (problem.weights, settings.iterations - warmup))
     for weights, iterations in phases:
         problem.weights = weights
-        state, betas, report = solve(problem, state, betas, track_index, torch.arange(FRAME_SIZE), fit_betas=True,
-                                     shape_prior=settings.shape_prior, iterations=iterations,
-                                     tolerance=settings.tolerance, links=links)
+        if links is None:
+            state, betas, report = solve(problem, state, betas, track_index, torch.arange(FRAME_SIZE),
+                                         fit_betas=True, shape_prior=settings.shape_prior, iterations=iterations,
+                                         tolerance=settings.tolerance)
+        else:
+            state, betas, report = solve_linked(problem, state, betas, track_index, links, settings.shape_prior,
+                                                iterations, settings.tolerance)
         steps += report.iterations
     return state, betas, steps, report.converged
 

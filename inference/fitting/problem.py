@@ -4,10 +4,10 @@ A frame's state is its 24 joint rotations (the root's in camera axes) and its ca
 (x, y, log depth), which keeps the body in front of the camera. A solver step moves a frame by a vector of
 `FRAME_SIZE` numbers: a small turn of the root (applied in camera axes), small turns of the 21 joints from the
 hips to the wrists (applied in each joint's frame; the hand joints only curl the fingers, which no landmark
-sees, and stay as they start) and a change of (x, y, log depth). The betas are one row per person. Frames are
-independent given the betas and, for video, their neighbours' current values, so each frame is a small
-problem of its own. Derivatives are exact and cheap: a turn d at joint j moves a point p of its subtree by
-d x (p - joint) in the joint's axes; priors are stated on theta = log(R) (see `so3`).
+sees, and stay as they start) and a change of (x, y, log depth). The betas are one row per person. The terms
+here are each frame's own (landmarks and priors), so given the betas each frame is a small problem of its
+own; a video's smoothness between neighbouring frames is in `temporal`. Derivatives are exact and cheap: a
+turn d at joint j moves a point p of its subtree by d x (p - joint) in the joint's axes; priors are stated on theta = log(R) (see `so3`).
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ ROOT = slice(0, 3)
 BODY = slice(3, 3 * TURNING_JOINTS)
 CAMERA = slice(BODY.stop, BODY.stop + 3)
 FRAME_SIZE = CAMERA.stop
-_GENERATORS = so3.cross_matrix(torch.eye(3))  # (3, 3, 3): d exp(d) / d d_k at d = 0
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Weights:
     scale_3d_m: float
     pose_prior: float
     joint_limits: float
-    temporal_rotation: float  # already multiplied by the caller's temporal weight
+    temporal_rotation: float  # per unit link (`temporal`), already times the caller's temporal weight
     temporal_translation: float
 
 
@@ -63,10 +62,6 @@ class State:
     def rows(self, rows: Tensor) -> "State":
         return State(self.rotmats.index_select(0, rows), self.camera.index_select(0, rows))
 
-    def with_rows(self, rows: Tensor, values: "State") -> "State":
-        """A copy with rows `rows` replaced by `values`."""
-        return State(self.rotmats.index_copy(0, rows, values.rotmats), self.camera.index_copy(0, rows, values.camera))
-
     def where(self, mask: Tensor, other: "State") -> "State":
         """This state where mask (k,) is True, `other` elsewhere."""
         return State(torch.where(mask[:, None, None, None], self.rotmats, other.rotmats),
@@ -84,12 +79,12 @@ class State:
 @dataclass(frozen=True)
 class Evaluation:
     residuals: Tensor  # (k, R) the robust cost's reweighted linearisation at this point
-    cost: Tensor  # (k,) robust cost (with video, up to a constant per frame)
+    cost: Tensor  # (k,) robust cost
     frame_jacobian: Tensor | None  # (k, R, FRAME_SIZE)
     betas_jacobian: Tensor | None  # (k, R, B)
 
 
-def _block_diagonal(blocks: Tensor) -> Tensor:
+def block_diagonal(blocks: Tensor) -> Tensor:
     """(k, J, a, b) per-joint blocks -> (k, J a, J b) block-diagonal matrices."""
     k, joints, a, b = blocks.shape
     eye = torch.eye(joints, dtype=blocks.dtype, device=blocks.device)
@@ -103,7 +98,6 @@ class FitProblem:
                  weights: Weights):
         self.shape_model, self.landmark_model, self.obs, self.weights = shape_model, landmark_model, obs, weights
         self.landmark_mask = torch.ones(obs.weights.shape[1])  # which landmarks the data terms use
-        self.temporal_target: tuple[Tensor, Tensor, Tensor] | None = None
         # moves[i, j] = 1 when a turn at turning joint j moves landmark i.
         self._moves = ANCESTRY[:, :TURNING_JOINTS].index_select(0, landmark_model.anchors)
         # (24, 3, B) each joint's rest offset from its parent per unit beta: fixed, so taken once.
@@ -121,21 +115,6 @@ class FitProblem:
         joints, global_rot = forward_kinematics(state.rotmats, rest)
         return self.landmark_model.posed_landmarks(rest, joints, global_rot), joints, global_rot, rest
 
-    def set_neighbours(self, state: State, links: Tensor) -> None:
-        """Temporal targets: the link-weighted mean of each row's neighbours, links (n - 1,) being the weight
-        of the pair (row t, row t + 1) (0 between different people)."""
-        zero = torch.zeros(1)
-        before, after = torch.cat((zero, links)), torch.cat((links, zero))
-        count = before + after
-
-        def mean_of_neighbours(values: Tensor) -> Tensor:
-            shape = (-1,) + (1,) * (values.dim() - 1)
-            summed = (before.reshape(shape) * torch.cat((values[:1], values[:-1]))
-                      + after.reshape(shape) * torch.cat((values[1:], values[-1:])))
-            return summed / count.clamp_min(1.0).reshape(shape)
-
-        self.temporal_target = (mean_of_neighbours(state.rotmats), mean_of_neighbours(state.translation()), count)
-
     def evaluate(self, state: State, betas_rows: Tensor, rows: Tensor, jacobian: bool) -> Evaluation:
         """Residuals, cost and (if asked) Jacobians of frames `rows`, whose state and betas are given.
 
@@ -146,25 +125,21 @@ class FitProblem:
         cam_t = state.translation()
         data = _DataTerms(self, landmarks + cam_t[:, None], rows)
         theta = rotmat_to_axis_angle(state.rotmats[:, 1:TURNING_JOINTS])  # (k, 21, 3)
-        extra = [self._prior_terms(theta, jacobian)]
-        if self.temporal_target is not None:
-            extra.append(self._temporal_terms(state, cam_t, rows, jacobian))
-        extra_residuals = torch.cat([residuals for residuals, _ in extra], dim=1)
-        residuals = torch.cat((data.residuals, extra_residuals), dim=1)
-        cost = data.cost + 0.5 * extra_residuals.square().sum(dim=1)
+        prior_residuals, prior_jacobian = self._prior_terms(theta, jacobian)
+        residuals = torch.cat((data.residuals, prior_residuals), dim=1)
+        cost = data.cost + 0.5 * prior_residuals.square().sum(dim=1)
         if not jacobian:
             return Evaluation(residuals, cost, None, None)
         turns = self._landmark_turn_jacobian(landmarks, joints, global_rot)  # (k, 33, 3, 66)
         moved_landmarks = torch.cat((turns, torch.zeros_like(turns[..., :3])), dim=-1)
-        moved_points = torch.cat((turns, _camera_rates(cam_t)[:, None].expand(-1, turns.shape[1], -1, -1)), dim=-1)
-        frame_jacobian = torch.cat([data.jacobian(moved_landmarks, moved_points)]
-                                   + [extra_jacobian for _, extra_jacobian in extra], dim=1)
+        moved_points = torch.cat((turns, camera_rates(cam_t)[:, None].expand(-1, turns.shape[1], -1, -1)), dim=-1)
+        frame_jacobian = torch.cat((data.jacobian(moved_landmarks, moved_points), prior_jacobian), dim=1)
         directions = self.shape_model.directions  # (24, 3, B)
         direction_bones = self._direction_bones.expand(len(rest), -1, -1, -1)
         landmark_rates = self.landmark_model.shape_jacobian(rest, directions, global_rot,
                                                             rotated_bone_sums(global_rot, direction_bones))
         betas_jacobian = torch.cat((data.jacobian(landmark_rates, landmark_rates),
-                                    torch.zeros(len(rest), extra_residuals.shape[1], directions.shape[-1])), dim=1)
+                                    torch.zeros(len(rest), prior_residuals.shape[1], directions.shape[-1])), dim=1)
         return Evaluation(residuals, cost, frame_jacobian, betas_jacobian)
 
     def _landmark_turn_jacobian(self, landmarks: Tensor, joints: Tensor, global_rot: Tensor) -> Tensor:
@@ -184,35 +159,14 @@ class FitProblem:
             return residuals, None
         rates = so3.right_jacobian_inverse(theta)  # (k, 21, 3, 3): d theta / d turn
         scales = priors.pose_residual_scales(theta.shape[1]).to(theta)[None, :, None, None]
-        prior = _block_diagonal(scales * rates) * w.pose_prior ** 0.5
-        limit = _block_diagonal(priors.joint_limit_signs(theta).unsqueeze(-1) * rates) * w.joint_limits ** 0.5
+        prior = block_diagonal(scales * rates) * w.pose_prior ** 0.5
+        limit = block_diagonal(priors.joint_limit_signs(theta).unsqueeze(-1) * rates) * w.joint_limits ** 0.5
         out = torch.zeros(len(theta), residuals.shape[1], FRAME_SIZE)
         out[:, :, BODY] = torch.cat((prior, limit), dim=1)
         return residuals, out
 
-    def _temporal_terms(self, state: State, cam_t: Tensor, rows: Tensor,
-                        jacobian: bool) -> tuple[Tensor, Tensor | None]:
-        """Differences of every rotation and of the translation to the neighbours' mean (k, 219), scaled by
-        sqrt(weight x total link weight) (over both neighbours, a |R - A|^2 + b |R - B|^2 equals
-        (a + b) |R - (a A + b B) / (a + b)|^2 plus a constant), and their Jacobian (k, 219, FRAME_SIZE)."""
-        target_rot, target_cam, count = (t.index_select(0, rows) for t in self.temporal_target)
-        w = self.weights
-        gate_rot = (w.temporal_rotation * count).sqrt()[:, None]
-        gate_cam = (w.temporal_translation * count).sqrt()[:, None]
-        residuals = torch.cat((gate_rot * (state.rotmats - target_rot).flatten(1), gate_cam * (cam_t - target_cam)), 1)
-        if not jacobian:
-            return residuals, None
-        generators = _GENERATORS.to(state.rotmats)
-        root = generators @ state.rotmats[:, :1]  # (k, 3, 3, 3): turn c of the root, in camera axes
-        turning = state.rotmats[:, 1:TURNING_JOINTS, None] @ generators  # (k, 21, 3, 3, 3): in own axes
-        rates = torch.cat((root.unsqueeze(1), turning), dim=1).flatten(3).transpose(2, 3)  # (k, 22, 9, 3)
-        out = torch.zeros(len(rows), residuals.shape[1], FRAME_SIZE)
-        out[:, : 9 * TURNING_JOINTS, : 3 * TURNING_JOINTS] = gate_rot[..., None] * _block_diagonal(rates)
-        out[:, -3:, CAMERA] = gate_cam[..., None] * _camera_rates(cam_t)
-        return residuals, out
 
-
-def _camera_rates(cam_t: Tensor) -> Tensor:
+def camera_rates(cam_t: Tensor) -> Tensor:
     """d(translation) / d(x, y, log depth) (k, 3, 3)."""
     return torch.diag_embed(torch.cat((torch.ones_like(cam_t[:, :2]), cam_t[:, 2:]), dim=1))
 
