@@ -160,7 +160,7 @@ Columns: `bodies` the job estimated in the view (a bystander stands in the back 
 scored (the person's body, where the reference has all 12 joints); `PA limbs` (mm) after a per-frame
 similarity alignment; `accel` (mm/frame^2 at 60 fps) against the reference smoothed over time (Gaussian, sigma
 {REFERENCE_SMOOTHING:g} frames), hip-centre-relative, and `accel 30 fps` the same on every other frame (what
-footage filmed at 30 fps, as the synthetic clips, would show: about twice the 60 fps figure here);
+footage filmed at 30 fps, as the synthetic clips, would show: two to three times the 60 fps figure here);
 `px limbs` the limb joints' distance in the picture from the detector's in this view (not used by its
 reference; includes the two definitions' difference, about 15-30 px at the hips); `s` seconds.
 
