@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,7 @@ LANDMARKS_ALONE = "landmark model alone (reference)"
 OPENPOSE_LIMBS = np.array([{"shoulder": 5, "elbow": 7, "wrist": 9, "hip": 11, "knee": 13, "ankle": 15}[
     name.split("_")[1]] + (name.startswith("right")) for name in LIMB_JOINT_NAMES])
 MIN_CONFIDENCE = 0.3
+SMALL = 0.25  # `--small`: each view at this fraction of its size, 270 x 480
 REFERENCE_SMOOTHING = 2.0  # frames (Gaussian sigma) for the acceleration reference, at 60 fps
 COLUMNS = ("estimator", "view", "bodies", "frames", "PA limbs", "accel", "accel 30 fps", "px limbs", "s")
 
@@ -121,6 +123,23 @@ def row(name: str, view: str, bodies: list[dict[str, np.ndarray]], reference: np
     return name, view, {**figures, "bodies": float(len(bodies)), "s": seconds}
 
 
+def shrunk(clip: Path, factor: float, target: Path) -> Path:
+    """The clip scaled by `factor` (MJPG, same frame rate): its person as seen from further off."""
+    capture = cv2.VideoCapture(str(clip))
+    writer = None
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        small = cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        if writer is None:
+            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"MJPG"), capture.get(cv2.CAP_PROP_FPS),
+                                     (small.shape[1], small.shape[0]))
+        writer.write(small)
+    writer.release()
+    return target
+
+
 def cut_at_knees(clip: Path, keypoints: np.ndarray, scratch: Path) -> Path:
     """The view cut below its person's median knee height (the detector's): shins and feet leave the picture
     in about half the frames, as in close framing. Pixels above the cut keep their coordinates."""
@@ -146,13 +165,15 @@ def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
 def readme_section(rows: list[tuple[str, str, dict[str, float]]]) -> str:
     return f"""{HEADING}
 
-`python bench/bench_multiview.py --cut --write-readme` (about two minutes on two cores) estimates each of
+`python bench/bench_multiview.py --cut --small --write-readme` (about three minutes on two cores) estimates each of
 the four views of real calibrated footage (`bench/multiview_data/`: Pose2Sim's demo trial, one person
 balancing on a platform, 100 frames at 60 fps, 1080 x 1920, face pixelated; BSD-3-Clause) on its own, as a
 user would (no focal length, no licensed file), and scores its 12 limb joints against a 3D reference
 triangulated from the other three views' keypoints, found by an independent detector (OpenPose BODY_25B,
 shipped with the footage). `camera N cut` rows (`--cut`): that view with every row below the person's
-median knee height cut off, as in close framing. Add `--checkpoint CKPT [--smpl SMPL]` for PARE. The
+median knee height cut off, as in close framing; `camera N small` rows (`--small`): that view at a quarter of
+its size (270 x 480, the person about 250 px tall, as someone further off; its `px limbs` are in those
+pixels). Add `--checkpoint CKPT [--smpl SMPL]` for PARE. The
 definitions of the joints differ (OpenPose's hips and shoulders are not SMPL's), so every PA figure here
 carries a floor of a few centimetres that the synthetic clips' do not.
 
@@ -175,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--views", default="1,2,3,4", help="comma-separated camera numbers")
     add_estimator_options(parser)
     parser.add_argument("--cut", action="store_true", help="adds each view cut below the person's knees")
+    parser.add_argument("--small", action="store_true",
+                        help=f"adds each view at {SMALL} of its size (the person about 250 px tall)")
     parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args(argv)
     with np.load(DATA / "openpose_2d.npz") as stored:
@@ -186,11 +209,15 @@ def main(argv: list[str] | None = None) -> None:
         result = Path(scratch) / "result.npz"
         chosen = estimators(args, Path(scratch))
         for view in (int(v) - 1 for v in args.views.split(",")):
-            clip, detected = DATA / f"cam0{view + 1}.mp4", keypoints[view][:, OPENPOSE_LIMBS]
-            variants = [(f"camera {view + 1}", clip)]
+            clip = DATA / f"cam0{view + 1}.mp4"
+            variants = [(f"camera {view + 1}", clip, 1.0)]
             if args.cut:
-                variants.append((f"camera {view + 1} cut", cut_at_knees(clip, keypoints[view], Path(scratch))))
-            for label, footage in variants:
+                variants.append((f"camera {view + 1} cut", cut_at_knees(clip, keypoints[view], Path(scratch)), 1.0))
+            if args.small:
+                small = shrunk(clip, SMALL, Path(scratch) / f"{view}_small.avi")
+                variants.append((f"camera {view + 1} small", small, SMALL))
+            for label, footage, scale in variants:
+                detected = keypoints[view][:, OPENPOSE_LIMBS] * np.array([scale, scale, 1.0])
                 for estimator in chosen:
                     seconds = run_estimate_command(footage, result, estimator)
                     rows.append(row(estimator.name, label, estimated_bodies(result, cameras[view]), reference[view],
