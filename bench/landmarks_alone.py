@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.duplicate_tracks import repeated_tracks
+from inference.duplicate_tracks import mirror_order, repeated_tracks
 from inference.estimate_job import person_samples
 from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
 from inference.frames import open_frames
@@ -46,5 +46,6 @@ def landmark_tracks(clip: Path) -> list[dict[str, np.ndarray]]:
             "joints2d": np.stack([frames[i]["landmarks_image"][LIMB_LANDMARKS] for i in order]),
             "world": np.stack([frames[i]["landmarks_world"][LIMB_LANDMARKS] for i in order]),
         })
-    repeats = repeated_tracks([track["frame"] for track in tracks], [track["joints2d"] for track in tracks])
+    repeats = repeated_tracks([track["frame"] for track in tracks], [track["joints2d"] for track in tracks],
+                              mirror_order(LIMB_JOINT_NAMES))
     return [track for index, track in enumerate(tracks) if index not in repeats]

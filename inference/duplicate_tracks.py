@@ -5,7 +5,10 @@ outstretched arms (IoU about 0.45, so NMS keeps both). When the second box lives
 person gets a second rig that doubles their body for those frames (the quality bench's `dance cut`: five
 frames). Boxes cannot tell this from two people, one in front of the other, whose boxes overlap as much; the
 estimates can: in the frames both tracks have, a repeat's joints land where the other's do (here 4 % of the
-body's size in the picture, median), while two people's lie a body part or more apart.
+body's size in the picture, median), while two people's lie a body part or more apart. Left and right count
+as one: the two tracks' landmarks are relabelled each along its own track (`keypoints.side_order`), and a
+repeat that starts inside a run the landmark model mislabelled can end up labelled the other way round (issue
+9's real footage, camera 2 at a quarter of its size: a second rig on the person for 60 frames).
 """
 from __future__ import annotations
 
@@ -23,23 +26,37 @@ SAME_BODY_SHARE = 0.08
 SHARED_FRAMES_SHARE = 0.5
 
 
-def repeated_tracks(frames: list[np.ndarray], joints2d: list[np.ndarray]) -> set[int]:
+def mirror_order(names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """(J,) each joint's left/right twin by name ("left_x" <-> "right_x"; a centre joint is its own)."""
+    twin = {"left_": "right_", "right_": "left_"}
+    return np.array([names.index(next((twin[side] + name[len(side):] for side in twin if name.startswith(side)),
+                                      name)) for name in names])
+
+
+def repeated_tracks(frames: list[np.ndarray], joints2d: list[np.ndarray], mirror: np.ndarray | None = None
+                    ) -> set[int]:
     """Tracks' frame numbers (n_i,) and 2D joints (n_i, J, 2) px -> indices of the tracks that repeat a longer
-    kept track (most of their frames shared with it, their joints on its joints there)."""
+    kept track (most of their frames shared with it, their joints on its joints there, or on its joints with
+    left and right swapped when `mirror` (J,) gives each joint's twin, see `mirror_order`)."""
     longest_first = sorted(range(len(frames)), key=lambda index: (-len(frames[index]), index))
     repeats: set[int] = set()
     for position, candidate in enumerate(longest_first):
         for kept in longest_first[:position]:
-            if kept not in repeats and _repeats(frames[candidate], joints2d[candidate], frames[kept], joints2d[kept]):
+            if kept not in repeats and _repeats(frames[candidate], joints2d[candidate], frames[kept], joints2d[kept],
+                                                mirror):
                 repeats.add(candidate)
                 break
     return repeats
 
 
-def _repeats(frames: np.ndarray, joints: np.ndarray, other_frames: np.ndarray, other_joints: np.ndarray) -> bool:
+def _repeats(frames: np.ndarray, joints: np.ndarray, other_frames: np.ndarray, other_joints: np.ndarray,
+             mirror: np.ndarray | None) -> bool:
     shared, rows, other_rows = np.intersect1d(frames, other_frames, return_indices=True)
     if len(shared) == 0 or len(shared) < SHARED_FRAMES_SHARE * len(frames):
         return False
     size = np.linalg.norm(np.ptp(other_joints[other_rows], axis=1), axis=-1)  # (k,)
     miss = np.linalg.norm(joints[rows] - other_joints[other_rows], axis=-1).mean(axis=-1)  # (k,)
+    if mirror is not None:
+        mirrored = np.linalg.norm(joints[rows][:, mirror] - other_joints[other_rows], axis=-1).mean(axis=-1)
+        miss = np.minimum(miss, mirrored)
     return bool(np.median(miss / np.maximum(size, 1.0)) < SAME_BODY_SHARE)

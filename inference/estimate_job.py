@@ -22,7 +22,7 @@ from .crop import square_box
 from contract.errors import UserError
 from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
-from .duplicate_tracks import repeated_tracks
+from .duplicate_tracks import mirror_order, repeated_tracks
 from .finalize import (FIT_SMOOTHING, Geometry, RawTrack, ground_tracks, landmark_track, pare_track,
                        track_report, trim_after_last_detection, with_consistent_sides)
 from .frames import FrameRange, FrameSource, open_frames
@@ -32,6 +32,7 @@ from .people.boxes import DetectedPeople, FixedBox, centred_box
 from .people.measures import PersonMeasures
 from contract.options import checked_values
 from contract.result_file import MAP_ARRAYS, PersonTrack, write_result
+from contract.skeleton import JOINT_NAMES
 from .smoothing import OneEuroParams
 from .track_store import TrackStore
 
@@ -181,7 +182,8 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
 def without_repeats(tracks: list[PersonTrack], ids: list[int], figures: list[dict], reports: list[dict]
                     ) -> tuple[list[PersonTrack], list[int], list[dict], list[dict]]:
     """`finish_tracks`' output less the tracks that repeat another person's (`duplicate_tracks`)."""
-    repeats = repeated_tracks([track.frame for track in tracks], [track.joints2d for track in tracks])
+    repeats = repeated_tracks([track.frame for track in tracks], [track.joints2d for track in tracks],
+                              mirror_order(JOINT_NAMES))
     if not repeats:
         return tracks, ids, figures, reports
     dropped = {ids[index] for index in repeats}

@@ -1,7 +1,8 @@
 """A second track on one body is recognised by its joints and left out; people who overlap are kept."""
 import numpy as np
 
-from inference.duplicate_tracks import repeated_tracks
+from contract.skeleton import JOINT_NAMES
+from inference.duplicate_tracks import mirror_order, repeated_tracks
 
 
 def body(rng: np.random.Generator, frames: int, centre: tuple[float, float], height: float = 200.0) -> np.ndarray:
@@ -19,6 +20,20 @@ def test_a_short_track_on_the_same_body_is_a_repeat_and_the_longer_one_stays():
     repeat = person[17:22] + rng.normal(0.0, 8.0, (5, 24, 2))
     assert repeated_tracks(frames, [person, repeat]) == {1}
     assert repeated_tracks(frames[::-1], [repeat, person]) == {0}  # whatever the order, the longer one stays
+
+
+def test_a_repeat_labelled_left_for_right_is_still_a_repeat():
+    """Each track's landmarks are relabelled along that track: a second box that starts inside a run the
+    landmark model mislabelled can keep the run's left-for-right labels while the first track's are put right
+    (issue 9's real footage at a quarter of its size: a second rig on the person for 60 frames)."""
+    rng = np.random.default_rng(3)
+    person = body(rng, 100, (300.0, 200.0))
+    mirror = mirror_order(JOINT_NAMES)
+    repeat = person[39:][:, mirror] + rng.normal(0.0, 8.0, (61, 24, 2))
+    frames = [np.arange(100), np.arange(39, 100)]
+    assert repeated_tracks(frames, [person, repeat]) == set()  # labels alone tell them apart
+    assert repeated_tracks(frames, [person, repeat], mirror) == {1}
+    assert [JOINT_NAMES[i] for i in mirror[:3]] == ["pelvis", "right_hip", "left_hip"]
 
 
 def test_people_whose_boxes_overlap_are_not_repeats():

@@ -181,6 +181,23 @@ def test_a_long_run_of_a_front_taken_for_a_back_is_swapped_back_whole(stride):
         assert np.flatnonzero(swaps[part]).tolist() == run, part
 
 
+def test_a_front_taken_for_a_back_between_garbled_frames_is_swapped_back_whole():
+    """The same run at a quarter of the real footage's resolution: the model's 3D torso turns side-on for a
+    single frame where the run begins and ends (and once inside it), so no turn between neighbouring front and
+    back views marks the run's ends; the turn across each such frame does (camera 2 at 270 x 480: PA limbs
+    138 -> 70 mm)."""
+    pixels, confidence, world = turning_track(60, 0.0)
+    run = list(range(20, 45))
+    swapped_everything = swap_order({part: np.isin(np.arange(60), run) for part in PARTS})
+    pixels, world = relabelled(pixels, swapped_everything), relabelled(world, swapped_everything)
+    side_on = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # 90 degrees about the vertical
+    for garbled in (19, 32, 45):
+        world[garbled] = world[garbled] @ side_on.T
+    swaps = side_swaps(pixels, confidence, np.arange(60), world)
+    assert np.flatnonzero(swaps["trunk"] & ~np.isin(np.arange(60), (19, 32, 45))).tolist() == \
+        [t for t in run if t != 32]
+
+
 def test_a_person_turning_round_is_left_as_labelled():
     """Two full turns in 60 frames (12 degrees a frame, a fast pirouette at 30 fps): the 3D torso turns all the
     way round, but never further in one frame than a person can."""

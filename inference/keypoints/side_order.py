@@ -138,14 +138,29 @@ def _facing(world: np.ndarray) -> np.ndarray:
     return np.where(length > 0, normal / np.where(length > 0, length, 1.0), np.nan)
 
 
-def _steady(cosine: np.ndarray, linked: np.ndarray) -> np.ndarray:
-    """(n - 1,) per step: the torso's facing axis (a flip aside) changes less than `STEADY_AXIS_DEG` in every
-    linked step within `STEADY_STEPS` of it. Where the model's 3D torso swings about (a back view, a spin: the
-    `turn` clip's pirouette swings 40-70 degrees a frame), its turns say nothing about the labels."""
-    calm = (np.degrees(np.arccos(np.clip(np.abs(cosine), 0.0, 1.0))) < STEADY_AXIS_DEG) & linked
-    window = 2 * STEADY_STEPS + 1
+def _steady(facing: np.ndarray, judged: np.ndarray, linked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the torso's facing axis (a flip aside) changes less than `STEADY_AXIS_DEG` between every two
+    successive judged frames (`judged` (n,): front and back views) within `STEADY_STEPS` of them, for the
+    judged frames t and t + 1 (steps (n - 1,)) and for judged frames t - 1 and t + 1 around a frame t not judged
+    ((n - 1,), at t). Where the model's 3D torso swings about (a back view, a spin: the `turn` clip's pirouette
+    swings 40-70 degrees a frame), its turns say nothing about the labels. A frame not judged (side-on, or
+    garbled for a frame) is stepped over: at a quarter of the real footage's resolution the model's
+    front-for-back runs begin and end with such frames, which kept every turn near them from counting (camera
+    2: PA limbs 138 mm)."""
+    rows = np.flatnonzero(judged)
+    adjacent_steady, skipping_steady = np.zeros(len(linked), dtype=bool), np.zeros(len(linked), dtype=bool)
+    if len(rows) < 2:
+        return adjacent_steady, skipping_steady
+    broken = np.concatenate(([0], np.cumsum(~linked)))  # steps not linked, up to each frame
+    spans = np.diff(rows)
+    near = (spans <= 2) & (broken[rows[1:]] == broken[rows[:-1]])
+    cosine = np.abs((facing[rows[:-1]] * facing[rows[1:]]).sum(axis=1))
+    calm = (np.degrees(np.arccos(np.clip(cosine, 0.0, 1.0))) < STEADY_AXIS_DEG) & near
     padded = np.pad(calm, STEADY_STEPS, constant_values=True)
-    return np.lib.stride_tricks.sliding_window_view(padded, window).all(axis=1)
+    calm_around = np.lib.stride_tricks.sliding_window_view(padded, 2 * STEADY_STEPS + 1).all(axis=1) & near
+    adjacent_steady[rows[:-1][spans == 1]] = calm_around[spans == 1]
+    skipping_steady[rows[:-1][spans == 2] + 1] = calm_around[spans == 2]
+    return adjacent_steady, skipping_steady
 
 
 def _turn_costs(world: np.ndarray, weight: np.ndarray, gaps: np.ndarray, linked: np.ndarray) -> np.ndarray:
@@ -153,19 +168,32 @@ def _turn_costs(world: np.ndarray, weight: np.ndarray, gaps: np.ndarray, linked:
     `TURN_CHARGE` (times the trunk landmarks' least confidence in the two frames) where the torso's facing
     changes by more than `MAX_TURN_DEG` per frame between frames t and t + 1 labelled as they are [differ = 0]
     or one of them swapped [differ = 1], ramping up over the next 45 degrees; only in front and back views
-    (`FRONTAL`) and where the facing is otherwise steady (`_steady`). In a side view the two sides overlap in
-    the picture, and the model's 3D labels need not follow its 2D ones (the `fast` clip, frame 21)."""
+    (`FRONTAL`) and where the facing is otherwise steady (`_steady`). Across one frame that is not judged, the
+    turn from t - 1 to t + 1 counts at step t, whose two differ flags together say how t - 1 and t + 1 are
+    labelled, with the same limit (where the facing's axis is steady, a turn is either under 45 degrees or a
+    flip, whatever the frames between). In a side view the two sides overlap in the picture, and the model's 3D labels need not follow its
+    2D ones (the `fast` clip, frame 21)."""
     facing = _facing(world)
     trust = weight[:, [i for pair in (_SHOULDERS, _HIPS) for i in pair]].min(axis=1)
-    cosine = np.clip(np.nan_to_num((facing[:-1] * facing[1:]).sum(axis=1)), -1.0, 1.0)
     judged = np.isfinite(facing).all(axis=1) & (np.abs(np.nan_to_num(facing[:, 2])) >= FRONTAL)
-    both = judged[:-1] & judged[1:]
-    trust = np.minimum(trust[:-1], trust[1:]) * (both & _steady(cosine, linked & both))
-    limit = np.minimum(MAX_TURN_DEG * gaps, 180.0)
+    adjacent_steady, skipping_steady = _steady(facing, judged, linked)
     costs = np.zeros((len(gaps), 2, 2))
+
+    def charge(cosine: np.ndarray, pair_trust: np.ndarray, limit: np.ndarray, sign: float) -> np.ndarray:
+        turn = np.degrees(np.arccos(np.clip(sign * np.nan_to_num(cosine), -1.0, 1.0)))
+        return TURN_CHARGE * pair_trust * np.clip((turn - np.minimum(limit, 180.0)) / 45.0, 0.0, 1.0)
+
+    cosine = (facing[:-1] * facing[1:]).sum(axis=1)
+    step_trust = np.minimum(trust[:-1], trust[1:]) * adjacent_steady
     for differ, sign in ((0, 1.0), (1, -1.0)):
-        turn = np.degrees(np.arccos(sign * cosine))
-        costs[:, :, differ] = (TURN_CHARGE * trust * np.clip((turn - limit) / 45.0, 0.0, 1.0))[:, None]
+        costs[:, :, differ] += charge(cosine, step_trust, MAX_TURN_DEG * gaps, sign)[:, None]
+    if len(gaps) > 1:  # step t (t >= 1) for the frames t - 1 and t + 1 around a frame t not judged
+        around = (facing[:-2] * facing[2:]).sum(axis=1)
+        around_trust = np.minimum(trust[:-2], trust[2:]) * skipping_steady[1:]
+        for differ, sign in ((0, 1.0), (1, -1.0)):
+            extra = charge(around, around_trust, MAX_TURN_DEG * np.maximum(gaps[:-1], gaps[1:]), sign)
+            for then_differ in (0, 1):
+                costs[1:, then_differ, then_differ ^ differ] += extra
     return costs
 
 
