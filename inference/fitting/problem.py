@@ -7,7 +7,8 @@ hips to the wrists (applied in each joint's frame; the hand joints only curl the
 sees, and stay as they start) and a change of (x, y, log depth). The betas are one row per person. The terms
 here are each frame's own (landmarks and priors), so given the betas each frame is a small problem of its
 own; a video's smoothness between neighbouring frames is in `temporal`. Derivatives are exact and cheap: a
-turn d at joint j moves a point p of its subtree by d x (p - joint) in the joint's axes; priors are stated on theta = log(R) (see `so3`).
+turn d at joint j moves a point p of its subtree by d x (p - joint) in the joint's axes; priors are stated
+on theta = log(R) (see `so3`).
 """
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ class Normal:
 
 
 def linearise(problem: FitProblem, state: State, betas: Tensor, track_index: Tensor, rows: Tensor,
-               columns: Tensor, with_betas: bool) -> Normal:
+              columns: Tensor, with_betas: bool) -> Normal:
     """Normal equations of frames `rows`, chunk by chunk, so that no Jacobian of all frames is held at once."""
     parts = []
     for chunk in rows.split(_FRAMES_PER_CHUNK):
@@ -88,7 +88,7 @@ def predicted_gain(normal: Tensor, gradient: Tensor, delta: Tensor) -> Tensor:
 
 
 def settled(cost: Tensor, new_cost: Tensor, accept: Tensor, predicted: Tensor, mu: Tensor, tolerance: float,
-             floor: Tensor | float) -> Tensor:
+            floor: Tensor | float) -> Tensor:
     """Nothing left to gain: the accepted step gained, or the model promises, less than the tolerance."""
     small = torch.clamp_min(tolerance * cost, floor)
     return (accept & (cost - new_cost < small)) | (predicted < small) | (mu >= MU_MAX)

@@ -22,9 +22,8 @@ _GENERATORS = so3.cross_matrix(torch.eye(3))  # (3, 3, 3): d exp(d) / d d_k at d
 
 @dataclass(frozen=True)
 class TemporalSystem:
-    """The smoothness terms of n rows, linearised: cost per pair and the blocks they add."""
+    """The smoothness terms of n rows, linearised: the blocks they add to the Gauss-Newton system."""
 
-    cost: Tensor  # (n - 1,) cost of each pair
     diagonal: Tensor  # (n, FRAME_SIZE, FRAME_SIZE) added to each frame's normal matrix
     lower: Tensor  # (n - 1, FRAME_SIZE, FRAME_SIZE) block of the pair (row t + 1, column t)
     gradient: Tensor  # (n, FRAME_SIZE) added to each frame's gradient
@@ -63,11 +62,11 @@ def _rotation_rates(rotmats: Tensor) -> Tensor:
 
 
 def temporal_system(state: State, links: Tensor, weights: Weights) -> TemporalSystem:
-    """The pairs' cost and their Gauss-Newton blocks (J^T J on and beside the diagonal, J^T r) at `state`."""
+    """The pairs' Gauss-Newton blocks (J^T J on and beside the diagonal, J^T r) at `state` (their cost:
+    `pair_costs`)."""
     n = len(links) + 1
     values = _values(state)
     differences = values[:-1] - values[1:]
-    residuals = _gates(links, weights) * differences
     rotation_rates, translation_rates = _rotation_rates(state.rotmats), camera_rates(state.translation())
     rotation_weight = weights.temporal_rotation * links  # (n - 1,)
     translation_weight = weights.temporal_translation * links
@@ -100,4 +99,4 @@ def temporal_system(state: State, links: Tensor, weights: Weights) -> TemporalSy
     move_pull = translation_weight[:, None, None] * move_difference  # (n - 1, 3, 1)
     gradient[:-1, CAMERA] += (translation_rates[:-1].transpose(1, 2) @ move_pull).squeeze(-1)
     gradient[1:, CAMERA] -= (translation_rates[1:].transpose(1, 2) @ move_pull).squeeze(-1)
-    return TemporalSystem(0.5 * residuals.square().sum(dim=1), diagonal, lower, gradient)
+    return TemporalSystem(diagonal, lower, gradient)

@@ -171,8 +171,8 @@ def _turn_costs(world: np.ndarray, weight: np.ndarray, gaps: np.ndarray, linked:
     (`FRONTAL`) and where the facing is otherwise steady (`_steady`). Across one frame that is not judged, the
     turn from t - 1 to t + 1 counts at step t, whose two differ flags together say how t - 1 and t + 1 are
     labelled, with the same limit (where the facing's axis is steady, a turn is either under 45 degrees or a
-    flip, whatever the frames between). In a side view the two sides overlap in the picture, and the model's 3D labels need not follow its
-    2D ones (the `fast` clip, frame 21)."""
+    flip, whatever the frames between). In a side view the two sides overlap in the picture, and the model's
+    3D labels need not follow its 2D ones (the `fast` clip, frame 21)."""
     facing = _facing(world)
     trust = weight[:, [i for pair in (_SHOULDERS, _HIPS) for i in pair]].min(axis=1)
     judged = np.isfinite(facing).all(axis=1) & (np.abs(np.nan_to_num(facing[:, 2])) >= FRONTAL)
