@@ -104,10 +104,11 @@ def solve(problem: FitProblem, state: State, betas: Tensor, track_index: Tensor,
     """
     mu, mu_betas = torch.full((len(track_index),), MU_START), torch.full((len(betas),), MU_START)
     for step in range(iterations):
-        state, done, lin = _frames_step(problem, state, betas, track_index, columns, mu, fit_betas, tolerance)
+        state, cost, done, lin = _frames_step(problem, state, betas, track_index, columns, mu, fit_betas,
+                                              tolerance)
         if fit_betas:
-            state, betas, mu_betas, betas_done = _betas_step(problem, state, betas, track_index, columns, lin, mu,
-                                                             mu_betas, shape_prior, tolerance)
+            state, betas, mu_betas, betas_done = _betas_step(problem, state, cost, betas, track_index, columns, lin,
+                                                             mu, mu_betas, shape_prior, tolerance)
             done &= betas_done[track_index]
         if bool(done.all()):
             return state, betas, SolveReport(step + 1, True)
@@ -115,11 +116,11 @@ def solve(problem: FitProblem, state: State, betas: Tensor, track_index: Tensor,
 
 
 def _frames_step(problem: FitProblem, state: State, betas: Tensor, track_index: Tensor, columns: Tensor,
-                 mu: Tensor, with_betas: bool, tolerance: float) -> tuple[State, Tensor, Normal]:
+                 mu: Tensor, with_betas: bool, tolerance: float) -> tuple[State, Tensor, Tensor, Normal]:
     """One damped Gauss-Newton step of every frame (betas held); updates their damping in `mu`.
 
-    -> new state, done flags of the frames, and their linearisation carried to the new state (to first
-    order), for the betas step.
+    -> new state, its cost per frame, done flags of the frames, and their linearisation carried to the new
+    state (to first order), for the betas step.
     """
     every = torch.arange(len(track_index))
     current = linearise(problem, state, betas, track_index, every, columns, with_betas)
@@ -138,13 +139,14 @@ def _frames_step(problem: FitProblem, state: State, betas: Tensor, track_index: 
         taken = torch.where(accept[:, None], delta, torch.zeros_like(delta))
         current.gradient = current.gradient + (current.normal @ taken.unsqueeze(-1)).squeeze(-1)
         current.betas_gradient = current.betas_gradient + (taken.unsqueeze(1) @ current.cross).squeeze(1)
-    return state, done, current
+    return state, new_cost, done, current
 
 
-def _betas_step(problem: FitProblem, state: State, betas: Tensor, track_index: Tensor, columns: Tensor,
-                lin: Normal, frame_mu: Tensor, mu: Tensor, shape_prior: float,
+def _betas_step(problem: FitProblem, state: State, frame_cost: Tensor, betas: Tensor, track_index: Tensor,
+                columns: Tensor, lin: Normal, frame_mu: Tensor, mu: Tensor, shape_prior: float,
                 tolerance: float) -> tuple[State, Tensor, Tensor, Tensor]:
-    """One damped Gauss-Newton step on each person's betas in which the person's frames follow along.
+    """One damped Gauss-Newton step on each person's betas in which the person's frames follow along;
+    `frame_cost` (n,) is the cost of `state`'s frames, as the frames step left them.
 
     Shape and pose are coupled (a taller body is a farther one), so stepping the betas with the frames held
     would crawl. Eliminating the frames (Schur complement of the joint normal equations) gives the betas
@@ -167,8 +169,7 @@ def _betas_step(problem: FitProblem, state: State, betas: Tensor, track_index: T
     full = torch.zeros(len(track_index), FRAME_SIZE)
     full[:, columns] = follow
     trial = state.moved(full)
-    cost = person_costs(frame_costs(problem, state, betas, track_index, torch.arange(len(track_index))),
-                        track_index, betas, shape_prior)
+    cost = person_costs(frame_cost, track_index, betas, shape_prior)
     trial_cost = person_costs(frame_costs(problem, trial, trial_betas, track_index, torch.arange(len(track_index))),
                               track_index, trial_betas, shape_prior)
     accept = torch.isfinite(trial_cost) & (trial_cost < cost)
