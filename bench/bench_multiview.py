@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_quality import (add_estimator_options, cut_below, estimators, read_bodies,  # noqa: E402
+from bench_quality import (add_estimator_options, cut_below, estimators, read_bodies, rewrite_clip,  # noqa: E402
                            run_estimate_command, write_readme)
 from multiview import Camera, read_qualisys, smoothed, triangulate  # noqa: E402
 from quality_metrics import LIMB_JOINT_NAMES, LIMB_JOINTS, MM, consecutive_runs, pa_mpjpe, to_world  # noqa: E402
@@ -125,19 +125,8 @@ def row(name: str, view: str, bodies: list[dict[str, np.ndarray]], reference: np
 
 def shrunk(clip: Path, factor: float, target: Path) -> Path:
     """The clip scaled by `factor` (MJPG, same frame rate): its person as seen from further off."""
-    capture = cv2.VideoCapture(str(clip))
-    writer = None
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        small = cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        if writer is None:
-            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"MJPG"), capture.get(cv2.CAP_PROP_FPS),
-                                     (small.shape[1], small.shape[0]))
-        writer.write(small)
-    writer.release()
-    return target
+    return rewrite_clip(clip, target, lambda frame: cv2.resize(frame, None, fx=factor, fy=factor,
+                                                               interpolation=cv2.INTER_AREA), codec="MJPG")
 
 
 def cut_at_knees(clip: Path, keypoints: np.ndarray, scratch: Path) -> Path:

@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -145,20 +146,29 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
     return figures
 
 
-def cut_below(clip: Path, keep_rows: int, target: Path) -> Path:
-    """The clip with every row from `keep_rows` down cut off, written to `target` (mp4v, same frame rate)."""
+def rewrite_clip(clip: Path, target: Path, change: Callable[[np.ndarray], np.ndarray], codec: str = "mp4v") -> Path:
+    """The clip with `change` applied to every (BGR) frame, written to `target` at the clip's frame rate."""
     import cv2
 
     capture = cv2.VideoCapture(str(clip))
-    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), capture.get(cv2.CAP_PROP_FPS),
-                             (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), keep_rows))
+    writer = None
     while True:
         ok, frame = capture.read()
         if not ok:
             break
-        writer.write(np.ascontiguousarray(frame[:keep_rows]))
-    writer.release()
+        changed = np.ascontiguousarray(change(frame))
+        if writer is None:
+            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*codec), capture.get(cv2.CAP_PROP_FPS),
+                                     (changed.shape[1], changed.shape[0]))
+        writer.write(changed)
+    if writer is not None:
+        writer.release()
     return target
+
+
+def cut_below(clip: Path, keep_rows: int, target: Path) -> Path:
+    """The clip with every row from `keep_rows` down cut off, written to `target` (mp4v, same frame rate)."""
+    return rewrite_clip(clip, target, lambda frame: frame[:keep_rows])
 
 
 def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
