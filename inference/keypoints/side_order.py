@@ -166,7 +166,7 @@ def _steady(facing: np.ndarray, judged: np.ndarray, linked: np.ndarray) -> tuple
 def _turn_costs(world: np.ndarray, weight: np.ndarray, gaps: np.ndarray, linked: np.ndarray) -> np.ndarray:
     """(n - 1, 2, 2) trunk step costs, as `_step_costs`, of the 3D torso turning further than a person can:
     `TURN_CHARGE` (times the trunk landmarks' least confidence in the two frames) where the torso's facing
-    changes by more than `MAX_TURN_DEG` per frame between frames t and t + 1 labelled as they are [differ = 0]
+    changes by more than `MAX_TURN_DEG` per sample between frames t and t + 1 labelled as they are [differ = 0]
     or one of them swapped [differ = 1], ramping up over the next 45 degrees; only in front and back views
     (`FRONTAL`) and where the facing is otherwise steady (`_steady`). Across one frame that is not judged, the
     turn from t - 1 to t + 1 counts at step t, whose two differ flags together say how t - 1 and t + 1 are
