@@ -22,9 +22,11 @@ from .crop import square_box
 from contract.errors import UserError
 from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
+from .captured_landmarks import captured_frames
 from .duplicate_tracks import mirror_order, repeated_tracks
 from .finalize import (FIT_SMOOTHING, Geometry, RawTrack, ground_tracks, landmark_track, pare_track,
-                       track_report, trim_after_last_detection, with_consistent_sides)
+                       track_report, trim_after_last_detection, with_consistent_sides, without_landmarks)
+from .fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
 from .frames import FrameRange, FrameSource, open_frames
 from .grounding.camera_motion import CameraMotionTracker, person_mask
 from .grounding.floor import parse_floor_hint
@@ -162,8 +164,9 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     """The chosen tracks as result tracks (a landmark track never seen by the landmark model is left out);
     returns the tracks, their ids, the refinement figures per refined track, and each track's quality report."""
     tracks, ids, figures, reports = [], [], [], []
+    taken = landmarks_taken(store, chosen)
     for track_id in chosen:
-        raw = raw_track(store, track_id)
+        raw = without_landmarks(raw_track(store, track_id), taken.get(track_id, np.zeros(0, dtype=np.int64)))
         if video:
             raw = with_consistent_sides(raw)
         if estimator.network is None:
@@ -179,11 +182,29 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     return tracks, ids, figures, reports
 
 
+def landmarks_taken(store: TrackStore, chosen: list[int]) -> dict[int, np.ndarray]:
+    """Per track with landmarks, the frames whose landmarks it took from another track's person
+    (`captured_landmarks`)."""
+    with_landmarks = [t for t in chosen if "landmarks_image" in store.column_names(t)]
+    if len(with_landmarks) < 2:
+        return {}
+    taken = captured_frames([store.frames(t) for t in with_landmarks],
+                            [store.column(t, "landmarks_image") for t in with_landmarks],
+                            [store.column(t, "landmarks_confidence") for t in with_landmarks],
+                            mirror_order(BLAZEPOSE_LANDMARK_NAMES))
+    for track_id, frames in zip(with_landmarks, taken):
+        if len(frames):
+            log.info("track %d: the landmarks of %d frame(s) lie on another person; left unseen there",
+                     track_id, len(frames))
+    return dict(zip(with_landmarks, taken))
+
+
 def without_repeats(tracks: list[PersonTrack], ids: list[int], figures: list[dict], reports: list[dict]
                     ) -> tuple[list[PersonTrack], list[int], list[dict], list[dict]]:
     """`finish_tracks`' output less the tracks that repeat another person's (`duplicate_tracks`)."""
     repeats = repeated_tracks([track.frame for track in tracks], [track.joints2d for track in tracks],
-                              mirror_order(JOINT_NAMES))
+                              mirror_order(JOINT_NAMES), [track.bbox_xywh for track in tracks],
+                              JOINT_NAMES.index("head"))
     if not repeats:
         return tracks, ids, figures, reports
     dropped = {ids[index] for index in repeats}

@@ -55,6 +55,16 @@ def trim_after_last_detection(raw: RawTrack) -> RawTrack:
     return replace(raw, **{f.name: getattr(raw, f.name)[:end] for f in fields(raw) if getattr(raw, f.name) is not None})
 
 
+def without_landmarks(raw: RawTrack, frames: np.ndarray) -> RawTrack:
+    """The track with its landmarks in `frames` marked unseen (they lie on someone else: `captured_landmarks`)."""
+    if raw.landmarks_image is None or len(frames) == 0:
+        return raw
+    unseen = np.isin(raw.frame, frames)
+    return replace(raw, landmarks_image=np.where(unseen[:, None, None], np.nan, raw.landmarks_image),
+                   landmarks_confidence=np.where(unseen[:, None], 0.0, raw.landmarks_confidence).astype(
+                       raw.landmarks_confidence.dtype))
+
+
 def with_consistent_sides(raw: RawTrack) -> RawTrack:
     """The track with each frame's left and right landmarks relabelled where the landmark model swapped them
     for a few frames (`keypoints.side_order`); for video only, stills have no neighbours to judge by."""

@@ -2,7 +2,7 @@
 import numpy as np
 
 from contract.skeleton import JOINT_NAMES
-from inference.duplicate_tracks import mirror_order, repeated_tracks
+from inference.duplicate_tracks import mirror_order, nested, repeated_tracks
 
 
 def body(rng: np.random.Generator, frames: int, centre: tuple[float, float], height: float = 200.0) -> np.ndarray:
@@ -48,6 +48,33 @@ def test_people_whose_boxes_overlap_are_not_repeats():
     assert repeated_tracks([np.arange(60), np.arange(10, 50)], [behind, hugging[10:50]]) == set()
 
 
+def squares_around(joints: np.ndarray) -> np.ndarray:
+    """(n, J, 2) -> (n, 4) x, y, w, h: the square crop box around each frame's joints, with a margin."""
+    low, high = joints.min(axis=1), joints.max(axis=1)
+    side = 1.2 * (high - low).max(axis=1, keepdims=True)
+    return np.concatenate([(low + high) / 2 - side / 2, np.repeat(side, 2, axis=1)], axis=1)
+
+
+def test_a_box_on_part_of_a_person_is_a_repeat_by_its_head():
+    """Pose2Sim's two-person take, camera 1: a box on the woman's head and raised hands gives a squashed body
+    (joints a third of her size off hers) for 17 frames, under the same head; the job left it as a fourth
+    rig. A person further back, whose box lies inside the nearer one's, has a head of their own and stays."""
+    rng = np.random.default_rng(4)
+    head = JOINT_NAMES.index("head")
+    person = body(rng, 80, (400.0, 400.0), height=600.0)
+    size = np.linalg.norm(np.ptp(person, axis=1), axis=-1)[:, None, None]
+    partial = person[30:50] + rng.uniform(-0.45, 0.45, (20, 24, 2)) * size[30:50]
+    partial[:, head] = person[30:50, head] + rng.normal(0.0, 3.0, (20, 2))
+    part_box = np.concatenate([partial[:, head] - 60.0, np.full((20, 2), 120.0)], axis=1)
+    frames, boxes = [np.arange(80), np.arange(30, 50)], [squares_around(person), part_box]
+    assert repeated_tracks(frames, [person, partial]) == set()  # the joints alone are too far apart
+    assert repeated_tracks(frames, [person, partial], None, boxes, head) == {1}
+    further_back = body(rng, 20, (380.0, 300.0), height=150.0)
+    assert repeated_tracks(frames, [person, further_back], None, [boxes[0], squares_around(further_back)],
+                           head) == set()
+    assert bool(nested(squares_around(further_back), boxes[0][30:50]).all())
+
+
 def test_a_repeat_that_outlives_its_body_by_a_frame_or_two_is_still_a_repeat():
     rng = np.random.default_rng(3)
     person = body(rng, 98, (300.0, 200.0))
@@ -71,9 +98,10 @@ def test_the_job_drops_a_repeat_with_its_report_and_refinement_figures():
 
     rng = np.random.default_rng(3)
     person, other = body(rng, 50, (300.0, 200.0)), body(rng, 50, (700.0, 220.0))
-    tracks = [SimpleNamespace(frame=np.arange(50), joints2d=person),
-              SimpleNamespace(frame=np.arange(10, 15), joints2d=person[10:15] + 3.0),
-              SimpleNamespace(frame=np.arange(50), joints2d=other)]
+    tracks = [SimpleNamespace(frame=np.arange(50), joints2d=person, bbox_xywh=squares_around(person)),
+              SimpleNamespace(frame=np.arange(10, 15), joints2d=person[10:15] + 3.0,
+                              bbox_xywh=squares_around(person[10:15])),
+              SimpleNamespace(frame=np.arange(50), joints2d=other, bbox_xywh=squares_around(other))]
     figures = [{"track": 4}, {"track": 7}, {"track": 9}]
     kept, ids, kept_figures, reports = without_repeats(tracks, [4, 7, 9], figures, ["a", "b", "c"])
     assert ids == [4, 9] and kept == [tracks[0], tracks[2]] and reports == ["a", "c"]

@@ -1,0 +1,103 @@
+"""Landmarks one person's track took from another person: those frames are left unseen on the track that took them.
+
+Each track's landmarks are looked for in the region its last landmarks gave (`people.landmark_regions`). When two
+people overlap in the picture, the landmark model, shown a crop holding both, can settle on the other one (the
+one facing the camera), and the region then follows that person: Pose2Sim's two-person take, camera 3, frames
+78-99, where the man turns his back and passes in front of the woman and his track's landmarks lie on hers
+(joints 3-8 % of her size apart), so two bodies stood on her and his was lost. The frames where two tracks'
+landmarks coincide belong to the track that was already there: the other one's landmarks moved onto that person
+(his slid from him onto her over the ten frames before; hers stayed with her). Whose box fits the landmarks
+better cannot tell: a box on part of a person (cut at the knees, occluded) fits its own landmarks worse than a
+second box would. The taker is left without landmarks there (a gap in its body), which is better than a second
+body on the wrong person. A track whose shared frames mostly coincide with another's is a repeat of it, left to
+`duplicate_tracks`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .duplicate_tracks import SAME_BODY_SHARE, SHARED_FRAMES_SHARE
+
+SEEN = 0.5  # landmark confidence above which both tracks' landmarks are compared
+LOOKBACK = 10  # shared frames before a run of coinciding landmarks over which the tracks' motions are compared
+HOLE = 3  # shared frames (at most) between two coinciding ones that count as coinciding too
+
+
+def captured_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], confidence: list[np.ndarray],
+                    mirror: np.ndarray) -> list[np.ndarray]:
+    """Per track (frames (n_i,), landmarks (n_i, L, 2) px, confidence (n_i, L)), the frame numbers whose
+    landmarks it took from another track's person; `mirror` (L,) each landmark's left/right twin (a track's
+    sides are put in order only later)."""
+    taken = [np.zeros(len(f), dtype=bool) for f in frames]
+    for first in range(len(frames)):
+        for second in range(first + 1, len(frames)):
+            shared, rows, other_rows = np.intersect1d(frames[first], frames[second], return_indices=True)
+            if len(shared) == 0:
+                continue
+            same = _closed(_coincide(landmarks[first][rows], confidence[first][rows], landmarks[second][other_rows],
+                                     confidence[second][other_rows], mirror))
+            if not same.any() or same.sum() >= SHARED_FRAMES_SHARE * min(len(frames[first]), len(frames[second])):
+                continue
+            pair = ((first, rows), (second, other_rows))
+            for run in _runs(same):
+                track, track_rows = pair[_taker(pair, run[0], frames, landmarks, confidence)]
+                taken[track][track_rows[run]] = True
+    return [f[t] for f, t in zip(frames, taken)]
+
+
+def _taker(pair: tuple[tuple[int, np.ndarray], tuple[int, np.ndarray]], start: int, frames: list[np.ndarray],
+           landmarks: list[np.ndarray], confidence: list[np.ndarray]) -> int:
+    """0 or 1: which track of the pair came onto the other's person at shared row `start`: the one whose
+    landmarks moved more over the LOOKBACK shared rows before; with no shared rows before, the one that
+    started later (the shorter, if both started together)."""
+    if start == 0:
+        (first, _), (second, _) = pair
+        if frames[first][0] != frames[second][0]:
+            return int(frames[second][0] > frames[first][0])
+        return int(len(frames[second]) < len(frames[first]))
+    before = max(0, start - LOOKBACK)
+    moved = [np.linalg.norm(_centre(landmarks[t][rows[start]], confidence[t][rows[start]])
+                            - _centre(landmarks[t][rows[before]], confidence[t][rows[before]])) for t, rows in pair]
+    return int(moved[1] > moved[0])
+
+
+def _centre(points: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """(2,) the mean of the landmarks (L, 2) seen (L,), of all of them if none is."""
+    chosen = seen > SEEN
+    return points[chosen].mean(axis=0) if chosen.any() else np.nanmean(points, axis=0)
+
+
+def _runs(same: np.ndarray) -> list[np.ndarray]:
+    """The row indices of each run of consecutive True in `same` (k,)."""
+    rows = np.flatnonzero(same)
+    return np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if len(rows) else []
+
+
+def _coincide(points: np.ndarray, seen: np.ndarray, other_points: np.ndarray, other_seen: np.ndarray,
+              mirror: np.ndarray) -> np.ndarray:
+    """(k,) whether two tracks' landmarks (k, L, 2) lie on one body, frame by frame: their mean distance over the
+    landmarks both see, as a share of the body's size, under SAME_BODY_SHARE (either way round left and right)."""
+    both = (seen > SEEN) & (other_seen > SEEN)
+    count = np.maximum(both.sum(axis=1), 1)
+    size = np.linalg.norm(_extent(other_points, both), axis=-1)
+    miss = [np.where(both, np.linalg.norm(candidate - other_points, axis=-1), 0.0).sum(axis=1) / count
+            for candidate in (points, points[:, mirror])]
+    return (both.sum(axis=1) >= 4) & (np.minimum(*miss) < SAME_BODY_SHARE * np.nan_to_num(size))
+
+
+def _closed(same: np.ndarray) -> np.ndarray:
+    """(k,) bool with holes of at most HOLE between two True filled: a frame whose landmarks drift just past the
+    limit inside a run that lies on the other person would otherwise stand alone, a body for one frame."""
+    hits = np.flatnonzero(same)
+    closed = same.copy()
+    for start, end in zip(hits[:-1], hits[1:]):
+        if end - start <= HOLE + 1:
+            closed[start:end] = True
+    return closed
+
+
+def _extent(points: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """(k, 2) width and height of the landmarks (k, L, 2) seen (k, L); 0 in a frame with none seen."""
+    high = np.where(seen[..., None], points, -np.inf).max(axis=1)
+    low = np.where(seen[..., None], points, np.inf).min(axis=1)
+    return np.where(seen.any(axis=1)[:, None], high - low, 0.0)
