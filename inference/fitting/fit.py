@@ -9,13 +9,15 @@ reprojection + 3D landmark terms (`objective`), joint-angle prior and limits (`p
 for video, the change of every joint rotation and of the translation between neighbouring frames
 (`temporal`), weighted so that the smoothing lasts as long in seconds at any frame rate or stride. The
 solvers (`solver`; `linked_solver` for video) are batched Levenberg-Marquardt with a hard step cap, so a
-fit always returns; frames whose result is not finite keep their starting values.
+fit always returns; frames whose result is not finite keep their starting values. One person's video track
+longer than `windows.WINDOW_ROWS` rows is fitted in overlapping windows, its shape first (`windows`), so that
+memory stays bounded.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -29,6 +31,7 @@ from .objective import Observations, project, reprojection_error_px
 from .linked_solver import solve_linked
 from .problem import CAMERA, FRAME_SIZE, ROOT, FitProblem, State, Weights
 from .solver import solve
+from .windows import needs_windows, shape_rows, window_spans
 
 
 MAX_SMOOTHED_GAP = 3  # samples (frames at the job's stride); a person unseen for longer may have moved anywhere
@@ -75,6 +78,10 @@ class FitResult:
     iterations: int  # solver steps taken, both stages
     converged: bool  # the full stage stopped on its tolerance before the cap
     fallback_frames: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # kept start
+
+
+PER_ROW = ("pose_rotmat", "betas", "cam_t", "joints3d", "joints2d", "reprojection_before_px",
+           "reprojection_after_px")  # FitResult's arrays with a row per frame
 
 
 def _checked_array(value: np.ndarray, name: str, shape: tuple[int, ...]) -> Tensor:
@@ -224,7 +231,8 @@ def _links(track_ids: np.ndarray, frames: np.ndarray | None, frame_rate: float =
 def _fit(body: SMPLBody, image_landmarks: np.ndarray, visibility: np.ndarray, world_landmarks: np.ndarray,
          image_size: tuple[int, int], focal_length_px: float, init: Mapping[str, np.ndarray] | None,
          temporal_weight: float, track_ids: np.ndarray | None, frames: np.ndarray | None, frame_rate: float,
-         settings: FitSettings) -> FitResult:
+         settings: FitSettings, fixed_betas: Tensor | None = None) -> FitResult:
+    """`fit_landmarks`; with `fixed_betas` (1, B), one person's shape held at it."""
     if not (np.isfinite(focal_length_px) and focal_length_px > 0 and min(image_size) > 0):
         raise ValueError(f"need a positive focal length and image size, got {focal_length_px} and {image_size}")
     shape_model = joint_shape_model(body)
@@ -239,11 +247,35 @@ def _fit(body: SMPLBody, image_landmarks: np.ndarray, visibility: np.ndarray, wo
     track_index = torch.as_tensor(np.unique(ids, return_inverse=True)[1].reshape(n), dtype=torch.long)
     links = _links(ids, None if frames is None else np.asarray(frames).reshape(n), frame_rate)
     links = links if temporal_weight > 0 and bool((links > 0).any()) else None
+    if links is not None and fixed_betas is None and needs_windows(n) and int(track_index.max()) == 0:
+
+        def fit_rows(rows: np.ndarray, betas: Tensor | None) -> FitResult:
+            return _fit(body, image_landmarks[rows], visibility[rows], world_landmarks[rows], image_size,
+                        focal_length_px, None if init is None else {k: v[rows] for k, v in init.items()},
+                        temporal_weight, ids[rows], None if frames is None else np.asarray(frames)[rows],
+                        frame_rate, settings, betas)
+        return _in_windows(fit_rows, n)
+    if fixed_betas is not None:  # the start is built on the held shape
+        init = {**(init or {}), "betas": fixed_betas.expand(n, -1).numpy()}
     start, betas, before = _starting_point(obs, shape_model, landmark_model, track_index, init, image_size)
     problem = FitProblem(shape_model, landmark_model, obs, _weights(settings, temporal_weight))
     state, betas, steps, converged = _run_stages(problem, start, betas, track_index, links, settings,
-                                                 temporal_weight)
+                                                 temporal_weight, fit_betas=fixed_betas is None)
     return _result(problem, state, start, betas, track_index, before, steps, converged)
+
+
+def _in_windows(fit_rows: Callable[[np.ndarray, Tensor | None], FitResult], n: int) -> FitResult:
+    """One person's long video track (n rows) fitted window by window (`windows`), its shape first."""
+    shape = torch.from_numpy(fit_rows(shape_rows(n), None).betas[:1])
+    parts, fallbacks, steps, converged = [], [], 0, True
+    for solved, kept in window_spans(n):
+        part = fit_rows(np.arange(n)[solved], shape)
+        parts.append({name: getattr(part, name)[kept] for name in PER_ROW})
+        inside = part.fallback_frames[(part.fallback_frames >= kept.start) & (part.fallback_frames < kept.stop)]
+        fallbacks.append(inside + solved.start)
+        steps, converged = steps + part.iterations, converged and part.converged
+    return FitResult(**{name: np.concatenate([part[name] for part in parts]) for name in PER_ROW},
+                     iterations=steps, converged=converged, fallback_frames=np.concatenate(fallbacks))
 
 
 def _starting_point(obs: Observations, shape_model: JointShapeModel, landmark_model: LandmarkModel,
@@ -268,8 +300,10 @@ def _starting_point(obs: Observations, shape_model: JointShapeModel, landmark_mo
 
 
 def _run_stages(problem: FitProblem, start: State, betas: Tensor, track_index: Tensor, links: Tensor | None,
-                settings: FitSettings, temporal_weight: float) -> tuple[State, Tensor, int, bool]:
-    """Orientation and translation against the torso, then everything: -> state, betas, steps, converged."""
+                settings: FitSettings, temporal_weight: float, fit_betas: bool = True
+                ) -> tuple[State, Tensor, int, bool]:
+    """Orientation and translation against the torso, then everything (the betas only if `fit_betas`):
+    -> state, betas, steps, converged."""
     orient_columns = torch.cat((torch.arange(ROOT.start, ROOT.stop), torch.arange(CAMERA.start, CAMERA.stop)))
     state, _, report = solve(problem.restricted_to(TORSO_LANDMARKS), start, betas, track_index, orient_columns,
                              fit_betas=False, shape_prior=settings.shape_prior, iterations=settings.orient_iterations,
@@ -284,11 +318,11 @@ def _run_stages(problem: FitProblem, start: State, betas: Tensor, track_index: T
         problem.weights = weights
         if links is None:
             state, betas, report = solve(problem, state, betas, track_index, torch.arange(FRAME_SIZE),
-                                         fit_betas=True, shape_prior=settings.shape_prior, iterations=iterations,
-                                         tolerance=settings.tolerance)
+                                         fit_betas=fit_betas, shape_prior=settings.shape_prior,
+                                         iterations=iterations, tolerance=settings.tolerance)
         else:
             state, betas, report = solve_linked(problem, state, betas, track_index, links, settings.shape_prior,
-                                                iterations, settings.tolerance)
+                                                iterations, settings.tolerance, fit_betas)
         steps += report.iterations
     return state, betas, steps, report.converged
 

@@ -21,10 +21,11 @@ from .temporal import pair_costs, temporal_system
 
 
 def solve_linked(problem: FitProblem, state: State, betas: Tensor, track_index: Tensor, links: Tensor,
-                 shape_prior: float, iterations: int, tolerance: float) -> tuple[State, Tensor, SolveReport]:
+                 shape_prior: float, iterations: int, tolerance: float, fit_betas: bool = True
+                 ) -> tuple[State, Tensor, SolveReport]:
     """Minimise the problem's cost plus the smoothness of the pairs of neighbouring rows (links (n - 1,), 0
-    between people) over every frame's step and the betas (m, B) (L2 prior `shape_prior`), for at most
-    `iterations` steps; stops once no person can lower its cost by more than `tolerance` times it."""
+    between people) over every frame's step and, if `fit_betas`, the betas (m, B) (L2 prior `shape_prior`),
+    for at most `iterations` steps; stops once no person can lower its cost by more than `tolerance` times it."""
     n, m = len(track_index), len(betas)
     every, columns = torch.arange(n), torch.arange(FRAME_SIZE)
     pair_person = track_index[:-1]  # a pair with a link lies within one person
@@ -40,8 +41,12 @@ def solve_linked(problem: FitProblem, state: State, betas: Tensor, track_index: 
         lin = linearise(problem, state, betas, track_index, every, columns, with_betas=True)
         smooth = temporal_system(state, links, problem.weights)
         normal, gradient = lin.normal + smooth.diagonal, lin.gradient + smooth.gradient
-        frames_delta, betas_delta = _step(normal, smooth.lower, gradient, lin.cross, lin.betas_normal,
-                                          lin.betas_gradient, betas, track_index, mu, shape_prior)
+        if fit_betas:
+            frames_delta, betas_delta = _step(normal, smooth.lower, gradient, lin.cross, lin.betas_normal,
+                                              lin.betas_gradient, betas, track_index, mu, shape_prior)
+        else:
+            frames_delta, betas_delta = _frames_only_step(normal, smooth.lower, gradient, track_index, mu), \
+                torch.zeros_like(betas)
         predicted = _predicted_gain(normal, smooth.lower, gradient, lin, betas, frames_delta, betas_delta,
                                     track_index, shape_prior)
         trial, trial_betas = state.moved(frames_delta), betas + betas_delta
@@ -75,6 +80,12 @@ def _step(normal: Tensor, lower: Tensor, gradient: Tensor, cross: Tensor, betas_
     betas_delta = damped_solve(reduced, reduced_gradient, mu)
     frames_delta = -(own + (follow @ betas_delta[track_index].unsqueeze(-1)).squeeze(-1))
     return frames_delta, betas_delta
+
+
+def _frames_only_step(normal: Tensor, lower: Tensor, gradient: Tensor, track_index: Tensor, mu: Tensor) -> Tensor:
+    """The damped Gauss-Newton step of the frames (n, FRAME_SIZE) with the betas held."""
+    solved = solve_block_tridiagonal(damped(normal, mu[track_index]), lower, gradient.unsqueeze(-1))
+    return -torch.nan_to_num(solved, nan=0.0, posinf=0.0, neginf=0.0).squeeze(-1)
 
 
 def _predicted_gain(normal: Tensor, lower: Tensor, gradient: Tensor, lin: Normal, betas: Tensor, frames_delta: Tensor,
