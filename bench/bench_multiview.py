@@ -9,9 +9,10 @@ independent detector (OpenPose BODY_25B). The `landmark model alone` rows score 
 own limb points on the same view (`bench/landmarks_alone.py`): what the keypoint fit is given.
 
     python bench/bench_multiview.py [--views 1,2,3,4] [--checkpoint CKPT [--smpl SMPL]] [--rule-weights]
-                                    [--cut] [--write-readme]
+                                    [--cut] [--small] [--two-people] [--write-readme]
 
-`--cut` adds each view cut below the person's median knee height (the detector's), as in close framing.
+`--cut` adds each view cut below the person's median knee height (the detector's), as in close framing;
+`--two-people` adds a second table: each view of Pose2Sim's two-person take (`two_people`), bodies counted.
 
 Both references carry their own definitions of the joints (OpenPose's hips and shoulders are not SMPL's):
 a floor of some tens of millimetres under every PA figure here, which the synthetic clips do not have.
@@ -22,6 +23,7 @@ import argparse
 import datetime
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from bench_quality import (add_estimator_options, cut_below, estimators, read_bo
                            run_estimate_command, write_readme)
 from multiview import Camera, read_qualisys, smoothed, triangulate  # noqa: E402
 from quality_metrics import LIMB_JOINT_NAMES, LIMB_JOINTS, MM, consecutive_runs, pa_mpjpe, to_world  # noqa: E402
+import two_people  # noqa: E402
 
 DATA = ROOT / "bench" / "multiview_data"
 CALIBRATION = DATA / "calibration.qca.txt"
@@ -151,13 +154,13 @@ def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def readme_section(rows: list[tuple[str, str, dict[str, float]]]) -> str:
+def readme_section(rows: list[tuple[str, str, dict[str, float]]], pairs: list[tuple[str, str, dict]]) -> str:
     return f"""{HEADING}
 
-`python bench/bench_multiview.py --cut --small --write-readme` (about three minutes on two cores) estimates each of
-the four views of real calibrated footage (`bench/multiview_data/`: Pose2Sim's demo trial, one person
-balancing on a platform, 100 frames at 60 fps, 1080 x 1920, face pixelated; BSD-3-Clause) on its own, as a
-user would (no focal length, no licensed file), and scores its 12 limb joints against a 3D reference
+`python bench/bench_multiview.py --cut --small --two-people --write-readme` (about four minutes on two cores)
+estimates each of the four views of real calibrated footage (`bench/multiview_data/`: Pose2Sim's demo trial,
+one person balancing on a platform, 100 frames at 60 fps, 1080 x 1920, face pixelated; BSD-3-Clause) on its
+own, as a user would (no focal length, no licensed file), and scores its 12 limb joints against a 3D reference
 triangulated from the other three views' keypoints, found by an independent detector (OpenPose BODY_25B,
 shipped with the footage). `camera N cut` rows (`--cut`): that view with every row below the person's
 median knee height cut off, as in close framing; `camera N small` rows (`--small`): that view at a quarter of
@@ -177,7 +180,26 @@ reference; includes the two definitions' difference, about 15-30 px at the hips)
 Measured {datetime.date.today().isoformat()}:
 
 {table(rows)}
-"""
+""" + (f"""
+{textwrap.fill("`--two-people`: " + " ".join(two_people.__doc__.split(chr(10) + chr(10), 1)[1].split()), 115)}
+
+{two_people.table(pairs)}
+""" if pairs else "")
+
+
+def two_people_rows(args: argparse.Namespace, chosen: list, result: Path) -> list[tuple[str, str, dict]]:
+    """Each chosen view of the two-person take, per estimator: bodies counted (`two_people`)."""
+    from contract.skeleton import JOINT_NAMES
+    from inference.duplicate_tracks import mirror_order
+
+    rows = []
+    for camera in (int(v) for v in args.views.split(",")):
+        for estimator in chosen:
+            seconds = run_estimate_command(two_people.TAKE / f"cam0{camera}.mp4", result, estimator)
+            values = two_people.figures(read_bodies(result), camera, mirror_order(JOINT_NAMES), seconds)
+            rows.append((estimator.name, f"camera {camera}", values))
+            print(two_people.table(rows[-1:]).splitlines()[-1], flush=True)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -187,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cut", action="store_true", help="adds each view cut below the person's knees")
     parser.add_argument("--small", action="store_true",
                         help=f"adds each view at {SMALL} of its size (the person about 250 px tall)")
+    parser.add_argument("--two-people", action="store_true", help="adds each view of the two-person take")
     parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args(argv)
     with np.load(DATA / "openpose_2d.npz") as stored:
@@ -217,9 +240,12 @@ def main(argv: list[str] | None = None) -> None:
                 rows.append(row(LANDMARKS_ALONE, label, bodies, reference[view], detected,
                                 time.perf_counter() - started))
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
+        pairs = two_people_rows(args, chosen, result) if args.two_people else []
     print(table(rows))
+    if pairs:
+        print(two_people.table(pairs))
     if args.write_readme:
-        write_readme(readme_section(rows), HEADING)
+        write_readme(readme_section(rows, pairs), HEADING)
         print("written to bench/README.md")
 
 

@@ -65,3 +65,20 @@ def test_the_shipped_calibration_puts_the_person_on_the_floor_in_every_view():
 
     for view, reference in enumerate(references(cameras, keypoints)):
         assert miss_px(view, everyone) < 25.0 and miss_px(view, reference) < 60.0, view
+
+
+def test_two_bodies_on_one_person_are_counted_as_doubled_frames():
+    from two_people import doubled_frames
+
+    from contract.skeleton import JOINT_NAMES
+    from inference.duplicate_tracks import mirror_order
+
+    mirror = mirror_order(JOINT_NAMES)
+    rng = np.random.default_rng(0)
+    person = 300.0 + rng.uniform(-100.0, 100.0, (30, 24, 2))
+    other = person + 400.0  # someone else, beside them
+    on_person = person[10:20][:, mirror] + 3.0  # a second body on the first, its sides the other way round
+    bodies = [{"frame": np.arange(30), "joints2d": person}, {"frame": np.arange(30), "joints2d": other},
+              {"frame": np.arange(10, 20), "joints2d": on_person}]
+    assert doubled_frames(bodies, mirror) == 10
+    assert doubled_frames(bodies[:2], mirror) == 0

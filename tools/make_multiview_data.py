@@ -5,7 +5,8 @@ Pose2Sim's demo trial ("balancing", one person, 100 frames at 60 fps) was filmed
 BODY_25B) found in every view. From them `bench/bench_multiview.py` triangulates a 3D reference for each view
 from the other three, and scores the estimator run on that one view. This copies the four videos and the
 calibration file as they are and packs the detector's JSON files into one array, keeping per camera and frame
-the tallest skeleton (the person on the platform; a bystander stands further back in two views).
+the tallest skeleton (the person on the platform; a bystander stands further back in two views). It also
+copies the four videos of Pose2Sim's two-person take into `two_people/` (same cameras; no keypoints of its own).
 
     python tools/make_multiview_data.py --pose2sim PATH_TO_POSE2SIM_GIT_DIR [--out bench/multiview_data]
 
@@ -25,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # at the last commit that shipped them (2024-04-13); both videos are the same files (same git blobs).
 NEW, OLD = "f7b39c747b361ce2cef2304bd7d42dddd15b3d36", "bd9bbb68abc504ca2d9f752793a41ebc69308bbf"
 VIDEOS = "Pose2Sim/Demo_SinglePerson/videos/cam0{camera}.mp4"
+# The two-person take: the same cameras and calibration; its videos only (the keypoints Pose2Sim shipped for a
+# two-person trial belong to an earlier recording: drawn on these frames they miss the woman).
+TWO_PEOPLE_VIDEOS = "Pose2Sim/Demo_MultiPerson/videos/cam0{camera}.mp4"
 CALIBRATION = "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt"
 KEYPOINTS = ("Pose2Sim/S00_Demo_Session/S00_P00_SingleParticipant/S00_P00_T01_BalancingTrial/pose/"
              "cam0{camera}_json/")
@@ -61,13 +65,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "multiview_data")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "two_people").mkdir(exist_ok=True)
     for camera in CAMERAS:
         video = _git(args.pose2sim, "show", f"{NEW}:{VIDEOS.format(camera=camera)}")
         (args.out / f"cam0{camera}.mp4").write_bytes(video)
+        video = _git(args.pose2sim, "show", f"{NEW}:{TWO_PEOPLE_VIDEOS.format(camera=camera)}")
+        (args.out / "two_people" / f"cam0{camera}.mp4").write_bytes(video)
     (args.out / "calibration.qca.txt").write_bytes(_git(args.pose2sim, "show", f"{NEW}:{CALIBRATION}"))
     keypoints = np.stack([camera_keypoints(args.pose2sim, camera) for camera in CAMERAS]).astype(np.float32)
     np.savez_compressed(args.out / "openpose_2d.npz", keypoints=keypoints, cameras=np.array(CAMERAS))
-    print(f"{args.out}: 4 videos, calibration, keypoints {keypoints.shape}")
+    print(f"{args.out}: 4 videos, calibration, keypoints {keypoints.shape}; two_people/: 4 videos")
 
 
 if __name__ == "__main__":
