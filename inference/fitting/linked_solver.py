@@ -15,7 +15,7 @@ from torch import Tensor
 
 from .block_tridiagonal import block_tridiagonal_product, solve_block_tridiagonal
 from .problem import FRAME_SIZE, FitProblem, State
-from .solver import (ABSOLUTE_TOLERANCE, MU_MAX, MU_MIN, MU_START, Normal, SolveReport, damped, damped_solve,
+from .solver import (ABSOLUTE_TOLERANCE, MU_MAX, MU_MIN, MU_START, Normal, SolveReport, betas_schur_step, damped,
                      frame_costs, linearise, person_costs, settled)
 from .temporal import pair_costs, temporal_system
 
@@ -42,8 +42,8 @@ def solve_linked(problem: FitProblem, state: State, betas: Tensor, track_index: 
         smooth = temporal_system(state, links, problem.weights)
         normal, gradient = lin.normal + smooth.diagonal, lin.gradient + smooth.gradient
         if fit_betas:
-            frames_delta, betas_delta = _step(normal, smooth.lower, gradient, lin.cross, lin.betas_normal,
-                                              lin.betas_gradient, betas, track_index, mu, shape_prior)
+            frames_delta, betas_delta = _step(normal, smooth.lower, gradient, lin, betas, track_index, mu,
+                                              shape_prior)
         else:
             frames_delta, betas_delta = _frames_only_step(normal, smooth.lower, gradient, track_index, mu), \
                 torch.zeros_like(betas)
@@ -62,23 +62,15 @@ def solve_linked(problem: FitProblem, state: State, betas: Tensor, track_index: 
     return state, betas, SolveReport(iterations, False)
 
 
-def _step(normal: Tensor, lower: Tensor, gradient: Tensor, cross: Tensor, betas_normal: Tensor,
-          betas_gradient: Tensor, betas: Tensor, track_index: Tensor, mu: Tensor,
-          shape_prior: float) -> tuple[Tensor, Tensor]:
+def _step(normal: Tensor, lower: Tensor, gradient: Tensor, lin: Normal, betas: Tensor, track_index: Tensor,
+          mu: Tensor, shape_prior: float) -> tuple[Tensor, Tensor]:
     """The damped Gauss-Newton step of the frames (n, FRAME_SIZE) and betas (m, B): normal (n, F, F) and lower
-    (n - 1, F, F) the frames' block-tridiagonal matrix, gradient (n, F), cross (n, F, B) frame-betas blocks,
-    betas_normal (n, B, B) and betas_gradient (n, B) each frame's share of the betas' own."""
-    m, num_betas = betas.shape
+    (n - 1, F, F) the frames' block-tridiagonal matrix, gradient (n, F); `lin` carries the frame-betas blocks
+    and each frame's share of the betas' own (`betas_schur_step`)."""
     solved = solve_block_tridiagonal(damped(normal, mu[track_index]), lower,
-                                     torch.cat((cross, gradient.unsqueeze(-1)), dim=-1))
+                                     torch.cat((lin.cross, gradient.unsqueeze(-1)), dim=-1))
     solved = torch.nan_to_num(solved, nan=0.0, posinf=0.0, neginf=0.0)
-    follow, own = solved[..., :num_betas], solved[..., num_betas]
-    reduced = (shape_prior * torch.eye(num_betas).repeat(m, 1, 1)).index_add(
-        0, track_index, betas_normal - cross.transpose(1, 2) @ follow)
-    reduced_gradient = (shape_prior * betas).index_add(
-        0, track_index, betas_gradient - (cross.transpose(1, 2) @ own.unsqueeze(-1)).squeeze(-1))
-    betas_delta = damped_solve(reduced, reduced_gradient, mu)
-    frames_delta = -(own + (follow @ betas_delta[track_index].unsqueeze(-1)).squeeze(-1))
+    betas_delta, frames_delta, _, _ = betas_schur_step(solved, lin, betas, track_index, mu, shape_prior)
     return frames_delta, betas_delta
 
 

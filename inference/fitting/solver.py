@@ -153,19 +153,13 @@ def _betas_step(problem: FitProblem, state: State, frame_cost: Tensor, betas: Te
     step that accounts for how the frames will adapt, and each frame then takes its matching step. The
     whole step is kept for a person only if it lowers the person's total cost. -> state, betas, damping, done.
     """
-    m, num_betas = betas.shape
     # A^-1 [J^T J_b | g] per frame, A damped as the frame's own steps are (a frame whose Gauss-Newton model is
     # poor takes a short step here too).
     both, info = torch.linalg.solve_ex(damped(lin.normal, frame_mu),
                                        torch.cat((lin.cross, lin.gradient.unsqueeze(-1)), dim=-1))
     both = torch.where(((info == 0)[:, None, None] & torch.isfinite(both)), both, torch.zeros_like(both))
-    reduced = (shape_prior * torch.eye(num_betas).repeat(m, 1, 1)).index_add(
-        0, track_index, lin.betas_normal - lin.cross.transpose(1, 2) @ both[..., :num_betas])
-    gradient = (shape_prior * betas).index_add(
-        0, track_index, lin.betas_gradient - (lin.cross.transpose(1, 2) @ both[..., num_betas:]).squeeze(-1))
-    delta = damped_solve(reduced, gradient, mu)
+    delta, follow, reduced, gradient = betas_schur_step(both, lin, betas, track_index, mu, shape_prior)
     trial_betas = betas + delta
-    follow = -(both[..., num_betas] + (both[..., :num_betas] @ delta[track_index].unsqueeze(-1)).squeeze(-1))
     full = torch.zeros(len(track_index), FRAME_SIZE)
     full[:, columns] = follow
     trial = state.moved(full)
@@ -175,10 +169,27 @@ def _betas_step(problem: FitProblem, state: State, frame_cost: Tensor, betas: Te
     accept = torch.isfinite(trial_cost) & (trial_cost < cost)
     new_cost = torch.where(accept, trial_cost, cost)
     mu = torch.where(accept, mu / 3.0, mu * 4.0).clamp(MU_MIN, MU_MAX)
-    floor = ABSOLUTE_TOLERANCE * torch.bincount(track_index, minlength=m)
+    floor = ABSOLUTE_TOLERANCE * torch.bincount(track_index, minlength=len(betas))
     done = settled(cost, new_cost, accept, predicted_gain(reduced, gradient, delta), mu, tolerance, floor)
     state = trial.where(accept[track_index], state)
     return state, torch.where(accept[:, None], trial_betas, betas), mu, done
+
+
+def betas_schur_step(solved: Tensor, lin: Normal, betas: Tensor, track_index: Tensor, mu: Tensor,
+                     shape_prior: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The betas' damped Gauss-Newton step by their Schur complement. solved (n, A, B + 1): the frames' damped
+    matrix (per frame, or a whole video's) solved against [J^T J_b | J^T r] (`lin`'s cross and gradient).
+    -> the betas' step (m, B) (damping `mu` (m,)), the frames' step that follows it (n, A), and the reduced
+    system's matrix (m, B, B) and gradient (m, B) (L2 prior `shape_prior` on the betas (m, B))."""
+    m, num_betas = betas.shape
+    follow, own = solved[..., :num_betas], solved[..., num_betas]
+    reduced = (shape_prior * torch.eye(num_betas).repeat(m, 1, 1)).index_add(
+        0, track_index, lin.betas_normal - lin.cross.transpose(1, 2) @ follow)
+    gradient = (shape_prior * betas).index_add(
+        0, track_index, lin.betas_gradient - (lin.cross.transpose(1, 2) @ own.unsqueeze(-1)).squeeze(-1))
+    delta = damped_solve(reduced, gradient, mu)
+    frames = -(own + (follow @ delta[track_index].unsqueeze(-1)).squeeze(-1))
+    return delta, frames, reduced, gradient
 
 
 def person_costs(frame_cost: Tensor, track_index: Tensor, betas: Tensor, shape_prior: float) -> Tensor:
