@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .duplicate_tracks import SAME_BODY_SHARE, SHARED_FRAMES_SHARE
+from .runs import true_runs
 
 SEEN = 0.5  # landmark confidence above which both tracks' landmarks are compared
 LOOKBACK = 10  # shared frames before a run of coinciding landmarks over which the tracks' motions are compared
@@ -39,9 +40,9 @@ def captured_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], confi
             if not same.any() or same.sum() >= SHARED_FRAMES_SHARE * min(len(frames[first]), len(frames[second])):
                 continue
             pair = ((first, rows), (second, other_rows))
-            for run in _runs(same):
-                track, track_rows = pair[_taker(pair, run[0], frames, landmarks, confidence)]
-                taken[track][track_rows[run]] = True
+            for start, stop in true_runs(same):
+                track, track_rows = pair[_taker(pair, start, frames, landmarks, confidence)]
+                taken[track][track_rows[start:stop]] = True
     return [f[t] for f, t in zip(frames, taken)]
 
 
@@ -67,12 +68,6 @@ def _centre(points: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return points[chosen].mean(axis=0) if chosen.any() else np.nanmean(points, axis=0)
 
 
-def _runs(same: np.ndarray) -> list[np.ndarray]:
-    """The row indices of each run of consecutive True in `same` (k,)."""
-    rows = np.flatnonzero(same)
-    return np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if len(rows) else []
-
-
 def _coincide(points: np.ndarray, seen: np.ndarray, other_points: np.ndarray, other_seen: np.ndarray,
               mirror: np.ndarray) -> np.ndarray:
     """(k,) whether two tracks' landmarks (k, L, 2) lie on one body, frame by frame: their mean distance over the
@@ -88,11 +83,11 @@ def _coincide(points: np.ndarray, seen: np.ndarray, other_points: np.ndarray, ot
 def _closed(same: np.ndarray) -> np.ndarray:
     """(k,) bool with holes of at most HOLE between two True filled: a frame whose landmarks drift just past the
     limit inside a run that lies on the other person would otherwise stand alone, a body for one frame."""
-    hits = np.flatnonzero(same)
+    runs = true_runs(same)
     closed = same.copy()
-    for start, end in zip(hits[:-1], hits[1:]):
-        if end - start <= HOLE + 1:
-            closed[start:end] = True
+    for (_, stop), (start, _) in zip(runs[:-1], runs[1:]):
+        if start - stop <= HOLE:
+            closed[stop:start] = True
     return closed
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from contract.presence import presence_spans
 from contract.skeleton import JOINT_NAMES
 from .fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
+from .runs import true_runs
 from .keypoints.decode import MIRROR_ORDER
 
 # The BlazePose landmarks that locate each SMPL joint (joints between them: the points around them).
@@ -106,9 +107,7 @@ def lasting(far_off: np.ndarray) -> np.ndarray:
 def flagged_ranges(frames: np.ndarray, flagged: np.ndarray) -> list[list[int]]:
     """A track's frames (n,) and a flag per frame (n,) -> [[first, last], ...] source frames of each run of
     flagged frames that follow each other in the track (whatever its stride)."""
-    edges = np.diff(np.concatenate([[0], np.asarray(flagged, dtype=np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-    return [[int(frames[a]), int(frames[b])] for a, b in zip(starts, ends)]
+    return [[int(frames[start]), int(frames[stop - 1])] for start, stop in true_runs(flagged)]
 
 
 def jitter_mm(frames: np.ndarray, joints3d: np.ndarray) -> float | None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from contract.skeleton import PARENTS
 
+from ..runs import true_runs
 from .contact import FOOT_POINT_JOINTS
 from .leg_ik import chain_turns, two_bone_ik
 from .rotations import normalized, rotation_between
@@ -53,12 +54,6 @@ class LockedMotion:
     lock_weights: np.ndarray  # (n, 4) how strongly each foot point was held, 0..1
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(n,) bool -> [(start, stop)] of its runs of True."""
-    edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
-    return list(zip(edges[::2], edges[1::2]))
-
-
 def _smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
@@ -71,7 +66,7 @@ def plants(contact: np.ndarray, params: FootLockParams = FootLockParams()) -> li
     result = []
     for column in np.asarray(contact).T:
         merged: list[tuple[int, int]] = []
-        for start, stop in _runs(column >= params.threshold):
+        for start, stop in true_runs(column >= params.threshold):
             if merged and start - merged[-1][1] < params.min_contact_frames:
                 start = merged.pop()[0]
             merged.append((start, stop))
