@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .duplicate_tracks import SAME_BODY_SHARE, SHARED_FRAMES_SHARE
+from .duplicate_tracks import SAME_BODY_SHARE, SHARED_FRAMES_SHARE, mean_miss
 from .runs import true_runs
 
 SEEN = 0.5  # landmark confidence above which both tracks' landmarks are compared
@@ -73,11 +73,9 @@ def _coincide(points: np.ndarray, seen: np.ndarray, other_points: np.ndarray, ot
     """(k,) whether two tracks' landmarks (k, L, 2) lie on one body, frame by frame: their mean distance over the
     landmarks both see, as a share of the body's size, under SAME_BODY_SHARE (either way round left and right)."""
     both = (seen > SEEN) & (other_seen > SEEN)
-    count = np.maximum(both.sum(axis=1), 1)
     size = np.linalg.norm(_extent(other_points, both), axis=-1)
-    miss = [np.where(both, np.linalg.norm(candidate - other_points, axis=-1), 0.0).sum(axis=1) / count
-            for candidate in (points, points[:, mirror])]
-    return (both.sum(axis=1) >= 4) & (np.minimum(*miss) < SAME_BODY_SHARE * np.nan_to_num(size))
+    miss = mean_miss(points, other_points, mirror, both)
+    return (both.sum(axis=1) >= 4) & (miss < SAME_BODY_SHARE * np.nan_to_num(size))
 
 
 def _closed(same: np.ndarray) -> np.ndarray:

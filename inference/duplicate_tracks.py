@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .people.tracking import paired_intersection
+
 #: Median over the shared frames of the mean joint distance, as a share of the longer track's body size in the
 #: picture (its joints' bounding-box diagonal), below which two tracks are one body. Kept well under what two
 #: people pressed together can reach (two people hugging, seen from the side: their joints about a chest's depth
@@ -71,11 +73,7 @@ def _repeats(frames: np.ndarray, joints: np.ndarray, other_frames: np.ndarray, o
     if len(shared) == 0 or len(shared) < SHARED_FRAMES_SHARE * len(frames):
         return False
     size = np.linalg.norm(np.ptp(other_joints[other_rows], axis=1), axis=-1)  # (k,)
-    miss = np.linalg.norm(joints[rows] - other_joints[other_rows], axis=-1).mean(axis=-1)  # (k,)
-    if mirror is not None:
-        mirrored = np.linalg.norm(joints[rows][:, mirror] - other_joints[other_rows], axis=-1).mean(axis=-1)
-        miss = np.minimum(miss, mirrored)
-    share = miss / np.maximum(size, 1.0)
+    share = mean_miss(joints[rows], other_joints[other_rows], mirror) / np.maximum(size, 1.0)
     if boxes is not None and head is not None:
         heads_meet = np.linalg.norm(joints[rows, head] - other_joints[other_rows, head], axis=-1) \
             < SAME_HEAD_SHARE * size
@@ -83,11 +81,19 @@ def _repeats(frames: np.ndarray, joints: np.ndarray, other_frames: np.ndarray, o
     return bool(np.median(share) < SAME_BODY_SHARE)
 
 
+def mean_miss(points: np.ndarray, other: np.ndarray, mirror: np.ndarray | None = None,
+              seen: np.ndarray | None = None) -> np.ndarray:
+    """(k, J, 2) and (k, J, 2) -> (k,) their mean distance over the joints `seen` (k, J) (all when None), the
+    smaller of as labelled and, when `mirror` (J,) gives each joint's twin, with left and right swapped."""
+    seen = np.ones(points.shape[:2], dtype=bool) if seen is None else seen
+    count = np.maximum(seen.sum(axis=1), 1)
+    labellings = (points,) if mirror is None else (points, points[:, mirror])
+    return np.min([np.where(seen, np.linalg.norm(labelled - other, axis=-1), 0.0).sum(axis=1) / count
+                   for labelled in labellings], axis=0)
+
+
 def nested(boxes: np.ndarray, other_boxes: np.ndarray) -> np.ndarray:
     """(k, 4) and (k, 4) x, y, w, h -> (k,) whether, frame by frame, either box lies inside the other (at least
     INSIDE_SHARE of its area)."""
-    corners = [np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1) for b in (boxes, other_boxes)]
-    low, high = np.maximum(corners[0][:, :2], corners[1][:, :2]), np.minimum(corners[0][:, 2:], corners[1][:, 2:])
-    common = np.prod(np.clip(high - low, 0.0, None), axis=1)
     smaller = np.minimum(np.prod(boxes[:, 2:], axis=1), np.prod(other_boxes[:, 2:], axis=1))
-    return common >= INSIDE_SHARE * np.maximum(smaller, 1e-9)
+    return paired_intersection(boxes, other_boxes) >= INSIDE_SHARE * np.maximum(smaller, 1e-9)

@@ -62,8 +62,14 @@ MOTION_GAIN = 0.5
 
 def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, 4+) and (M, 4+) boxes (x, y, w, h, ...) -> (N, M) areas of their intersections."""
-    a_lo, a_hi = a[:, None, :2], a[:, None, :2] + a[:, None, 2:4]
-    b_lo, b_hi = b[None, :, :2], b[None, :, :2] + b[None, :, 2:4]
+    return paired_intersection(a[:, None], b[None, :])
+
+
+def paired_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(..., 4+) and (..., 4+) boxes (x, y, w, h, ...), broadcast against each other -> (...) areas of their
+    intersections."""
+    a_lo, a_hi = a[..., :2], a[..., :2] + a[..., 2:4]
+    b_lo, b_hi = b[..., :2], b[..., :2] + b[..., 2:4]
     return np.clip(np.minimum(a_hi, b_hi) - np.maximum(a_lo, b_lo), 0.0, None).prod(axis=-1)
 
 
