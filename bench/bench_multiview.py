@@ -33,8 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_quality import (add_estimator_options, cut_below, estimators, read_bodies, rewrite_clip,  # noqa: E402
-                           run_estimate_command, write_readme)
+from bench_quality import (add_estimator_options, cut_below, estimators, markdown_table, read_bodies,  # noqa: E402
+                           rewrite_clip, run_estimate_command, write_readme)
 from multiview import Camera, read_qualisys, smoothed, triangulate  # noqa: E402
 from quality_metrics import LIMB_JOINT_NAMES, LIMB_JOINTS, MM, consecutive_runs, pa_mpjpe, to_world  # noqa: E402
 import two_people  # noqa: E402
@@ -148,10 +148,7 @@ def _cell(figures: dict[str, float], column: str) -> str:
 
 
 def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-    lines += ["| " + " | ".join([name, view] + [_cell(figures, c) for c in COLUMNS[2:]]) + " |"
-              for name, view, figures in rows]
-    return "\n".join(lines)
+    return markdown_table(COLUMNS, rows, _cell)
 
 
 def readme_section(rows: list[tuple[str, str, dict[str, float]]], pairs: list[tuple[str, str, dict]]) -> str:

@@ -214,12 +214,18 @@ def _cell(figures: dict[str, float], column: str) -> str:
     return "-" if np.isnan(value) else f"{value:.1f}" if column in ("accel", "px limbs") else f"{value:.0f}"
 
 
-def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-    for estimator, clip, figures in rows:
-        cells = [estimator, clip] + [_cell(figures, column) for column in COLUMNS[2:]]
-        lines.append("| " + " | ".join(cells) + " |")
+def markdown_table(columns: tuple[str, ...], rows: list[tuple[str, str, dict]],
+                   cell: Callable[[dict, str], str]) -> str:
+    """Rows of (estimator, clip or view, figures) as a markdown table: the first two columns as given, the
+    others each `cell(figures, column)`."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join([name, label] + [cell(figures, column) for column in columns[2:]]) + " |"
+              for name, label, figures in rows]
     return "\n".join(lines)
+
+
+def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
+    return markdown_table(COLUMNS, rows, _cell)
 
 
 def readme_section(rows: list[tuple[str, str, dict[str, float]]], clips: list[dict]) -> str:

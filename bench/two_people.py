@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_quality import markdown_table
+
 TAKE = Path(__file__).resolve().parent / "multiview_data" / "two_people"
 PEOPLE = {1: 3, 2: 3, 3: 2, 4: 2}  # people in each camera's view, the bystander included
 SAME_BODY_SHARE = 0.08
@@ -42,7 +44,4 @@ def figures(bodies: list[dict[str, np.ndarray]], camera: int, mirror: np.ndarray
 
 
 def table(rows: list[tuple[str, str, dict[str, object]]]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-    lines += ["| " + " | ".join([name, view] + [str(values[c]) for c in COLUMNS[2:]]) + " |"
-              for name, view, values in rows]
-    return "\n".join(lines)
+    return markdown_table(COLUMNS, rows, lambda values, column: str(values[column]))
