@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench_quality import markdown_table
+from inference.duplicate_tracks import mean_miss
 
 TAKE = Path(__file__).resolve().parent / "multiview_data" / "two_people"
 PEOPLE = {1: 3, 2: 3, 3: 2, 4: 2}  # people in each camera's view, the bystander included
@@ -30,9 +31,7 @@ def doubled_frames(bodies: list[dict[str, np.ndarray]], mirror: np.ndarray) -> i
             joints, other = a["joints2d"][rows], b["joints2d"][other_rows]
             size = np.maximum(np.linalg.norm(np.ptp(joints, axis=1), axis=-1),
                               np.linalg.norm(np.ptp(other, axis=1), axis=-1))
-            miss = np.minimum(np.linalg.norm(joints - other, axis=-1).mean(axis=1),
-                              np.linalg.norm(joints[:, mirror] - other, axis=-1).mean(axis=1))
-            doubled.update(shared[miss < SAME_BODY_SHARE * size].tolist())
+            doubled.update(shared[mean_miss(joints, other, mirror) < SAME_BODY_SHARE * size].tolist())
     return len(doubled)
 
 
