@@ -23,6 +23,10 @@ FEATURE_TOL = 1e-4
 ATTENTION_TOL = 1e-7  # attention values are at most ~2e-3, so an absolute 1e-5 would test nothing
 # Batch norms folded into convs round differently: ~1e-6 relative, up to ~8e-6 on part logits of ~2.5.
 PREPARED_TOL = 3e-5
+# Part segmentation logits (up to ~2.5) sum the most terms: CPUs' float32 kernels differ there by more than on
+# the predictions. On a 2-core AMD EPYC without AVX-512 BF16: 1.14e-5 from the golden, while the same network in
+# float64 is 3.5e-6 from it (the golden's own float32 rounding, tests/reference/README.md).
+SEGMENTATION_TOL = 2e-5
 # Our output names that differ from the golden npz's.
 GOLDEN_NAMES = {"part_attention": "part_attention_softmax"}
 MAIN_OUTPUTS = {"pred_pose", "pred_shape", "pred_cam"}
@@ -32,9 +36,11 @@ PARE_MAPS = {"pred_segm_mask", "part_attention"}
 def _tolerance(name: str) -> float:
     if name == "part_attention":
         return ATTENTION_TOL
+    if name == "pred_segm_mask":
+        return SEGMENTATION_TOL
     if name.startswith("inter_") and not name.startswith("inter_iter"):
         return FEATURE_TOL
-    return OUTPUT_TOL  # predictions, segmentation logits, HMR's per-iteration estimates
+    return OUTPUT_TOL  # predictions, HMR's per-iteration estimates
 
 
 def _max_diff(ours: torch.Tensor, golden: np.ndarray) -> float:
