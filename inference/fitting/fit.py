@@ -103,13 +103,23 @@ def _observations(image_landmarks: np.ndarray, visibility: np.ndarray, world_lan
     pixels, world = torch.nan_to_num(pixels, posinf=0.0, neginf=0.0), torch.nan_to_num(world, posinf=0.0, neginf=0.0)
     vis = torch.where(usable, torch.nan_to_num(vis).clamp(0.0, 1.0), torch.zeros_like(vis))
     # The detector reports its 3D pose as seen along the ray through the person (the crop it looked at).
-    hips_px = pixels[:, list(HIP_LANDMARKS)].mean(dim=1)
+    hips_px = _mean_usable(pixels[:, list(HIP_LANDMARKS)], usable[:, list(HIP_LANDMARKS)], pixels, usable)
     world = world @ camera_init.view_ray_rotation(hips_px, image_size, focal_px).transpose(1, 2)
     centre = torch.tensor([image_size[0] / 2.0, image_size[1] / 2.0])
     vis_3d = torch.where(usable, vis.clamp_min(unseen_3d_visibility), vis)
     return Observations(pixels=pixels, world=world, weights=vis.square() * trust,
                         weights_3d=vis_3d.square() * trust, visibility=vis,
                         focal_px=float(focal_px), centre=centre)
+
+
+def _mean_usable(points: Tensor, usable: Tensor, fallback: Tensor, fallback_usable: Tensor) -> Tensor:
+    """(n, 2) mean of the usable points (n, k, 2); where none is, of the usable `fallback` (n, m, 2) points
+    (a hip left unseen because it lay on another person, `captured_landmarks`); the origin where none of those is."""
+    def mean(values: Tensor, chosen: Tensor) -> Tensor:
+        weights = chosen.to(values.dtype)[..., None]
+        return (values * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+    return torch.where(usable.any(dim=1, keepdim=True), mean(points, usable), mean(fallback, fallback_usable))
 
 
 def _init_tensor(init: Mapping[str, np.ndarray] | None, key: str, shape: tuple[int, ...]) -> Tensor | None:
