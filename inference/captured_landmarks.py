@@ -1,16 +1,19 @@
-"""Landmarks one person's track took from another person: those frames are left unseen on the track that took them.
+"""Landmarks one person's track took from another person: left unseen on the track that took them.
 
 Each track's landmarks are looked for in the region its last landmarks gave (`people.landmark_regions`). When two
 people overlap in the picture, the landmark model, shown a crop holding both, can settle on the other one (the
-one facing the camera), and the region then follows that person: Pose2Sim's two-person take, camera 3, frames
-78-99, where the man turns his back and passes in front of the woman and his track's landmarks lie on hers
-(joints 3-8 % of her size apart), so two bodies stood on her and his was lost. The frames where two tracks'
-landmarks coincide belong to the track that was already there: the other one's landmarks moved onto that person
-(his slid from him onto her over the ten frames before; hers stayed with her). Whose box fits the landmarks
-better cannot tell: a box on part of a person (cut at the knees, occluded) fits its own landmarks worse than a
-second box would. The taker is left without landmarks there (a gap in its body), which is better than a second
-body on the wrong person. A track whose shared frames mostly coincide with another's is a repeat of it, left to
-`duplicate_tracks`.
+one facing the camera), and the region then follows that person: Pose2Sim's two-person take, camera 3, where the
+man turns his back and passes in front of the woman. His track's face landmarks lie on her face from frame 38,
+his shoulders and arms on hers in frames 59-75, and from frame 76 all his landmarks lie on hers (3-8 % of her
+size apart), so two bodies stood on her and his was lost. Landmarks that coincide belong to the track that was
+already there: the other one's moved onto that person (his slid from him onto her; hers stayed with her). Whose
+box fits the landmarks better cannot tell: a box on part of a person (cut at the knees, occluded) fits its own
+landmarks worse than a second box would. A frame whose landmarks coincide as a whole is left unseen on the taker
+(a gap in its body, better than a second body on the wrong person); in a frame where only a part does (at
+least PART_LANDMARKS landmarks: a face, a face and shoulders), only those landmarks are, and its body is posed
+there from the rest (the man's face on hers had turned his head and shoulders towards her: 150-250 mm off in
+the other views' triangulation). A track whose shared frames mostly coincide with another's as a whole is a
+repeat of it, left to `duplicate_tracks`.
 """
 from __future__ import annotations
 
@@ -22,28 +25,32 @@ from .runs import true_runs
 SEEN = 0.5  # landmark confidence above which both tracks' landmarks are compared
 LOOKBACK = 10  # shared frames before a run of coinciding landmarks over which the tracks' motions are compared
 HOLE = 3  # shared frames (at most) between two coinciding ones that count as coinciding too
+PART_LANDMARKS = 5  # coinciding landmarks that make part of a body taken: more than one hand's four (a handshake)
 
 
-def captured_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], confidence: list[np.ndarray],
+def taken_landmarks(frames: list[np.ndarray], landmarks: list[np.ndarray], confidence: list[np.ndarray],
                     mirror: np.ndarray) -> list[np.ndarray]:
-    """Per track (frames (n_i,), landmarks (n_i, L, 2) px, confidence (n_i, L)), the frame numbers whose
-    landmarks it took from another track's person; `mirror` (L,) each landmark's left/right twin (a track's
-    sides are put in order only later)."""
-    taken = [np.zeros(len(f), dtype=bool) for f in frames]
+    """Per track (frames (n_i,), landmarks (n_i, L, 2) px, confidence (n_i, L)), (n_i, L) bool: the landmarks it
+    took from another track's person (whole rows where all its landmarks did); `mirror` (L,) each landmark's
+    left/right twin (a track's sides are put in order only later)."""
+    taken = [np.zeros(c.shape, dtype=bool) for c in confidence]
     for first in range(len(frames)):
         for second in range(first + 1, len(frames)):
             shared, rows, other_rows = np.intersect1d(frames[first], frames[second], return_indices=True)
             if len(shared) == 0:
                 continue
-            same = _closed(_coincide(landmarks[first][rows], confidence[first][rows], landmarks[second][other_rows],
-                                     confidence[second][other_rows], mirror))
-            if not same.any() or same.sum() >= SHARED_FRAMES_SHARE * min(len(frames[first]), len(frames[second])):
+            points, seen = landmarks[first][rows], confidence[first][rows]
+            other_points, other_seen = landmarks[second][other_rows], confidence[second][other_rows]
+            whole = _closed(_coincide(points, seen, other_points, other_seen, mirror))
+            if whole.sum() >= SHARED_FRAMES_SHARE * min(len(frames[first]), len(frames[second])):
                 continue
+            near = _near(points, seen, other_points, other_seen, mirror)
+            near[whole] = True
             pair = ((first, rows), (second, other_rows))
-            for start, stop in true_runs(same):
+            for start, stop in true_runs(_closed(near.sum(axis=1) >= PART_LANDMARKS)):
                 track, track_rows = pair[_taker(pair, start, frames, landmarks, confidence)]
-                taken[track][track_rows[start:stop]] = True
-    return [f[t] for f, t in zip(frames, taken)]
+                taken[track][track_rows[start:stop]] |= near[start:stop]
+    return taken
 
 
 def _taker(pair: tuple[tuple[int, np.ndarray], tuple[int, np.ndarray]], start: int, frames: list[np.ndarray],
@@ -76,6 +83,20 @@ def _coincide(points: np.ndarray, seen: np.ndarray, other_points: np.ndarray, ot
     size = np.linalg.norm(_extent(other_points, both), axis=-1)
     miss = mean_miss(points, other_points, mirror, both)
     return (both.sum(axis=1) >= 4) & (miss < SAME_BODY_SHARE * np.nan_to_num(size))
+
+
+def _near(points: np.ndarray, seen: np.ndarray, other_points: np.ndarray, other_seen: np.ndarray,
+          mirror: np.ndarray) -> np.ndarray:
+    """(k, L) whether each landmark both tracks see lies within SAME_BODY_SHARE of the other body's size of the
+    other's same landmark (k, L, 2 points; k, L seen), left and right taken the way round, frame by frame, that
+    puts more of them together."""
+    limit = SAME_BODY_SHARE * np.nan_to_num(np.linalg.norm(_extent(other_points, other_seen > SEEN), axis=-1))
+    near, near_mirrored = ((seen > SEEN) & (other_sure > SEEN)
+                           & (np.nan_to_num(np.linalg.norm(points - other, axis=-1), nan=np.inf) < limit[:, None])
+                           for other, other_sure in ((other_points, other_seen),
+                                                     (other_points[:, mirror], other_seen[:, mirror])))
+    mirrored = near_mirrored.sum(axis=1) > near.sum(axis=1)
+    return np.where(mirrored[:, None], near_mirrored, near)
 
 
 def _closed(same: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from .crop import square_box
 from contract.errors import UserError
 from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
-from .captured_landmarks import captured_frames
+from .captured_landmarks import taken_landmarks
 from .duplicate_tracks import mirror_order, repeated_tracks
 from .finalize import (FIT_SMOOTHING, Geometry, RawTrack, ground_tracks, landmark_track, pare_track,
                        track_report, trim_after_last_detection, with_consistent_sides, without_landmarks)
@@ -166,7 +166,9 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     tracks, ids, figures, reports = [], [], [], []
     taken = landmarks_taken(store, chosen)
     for track_id in chosen:
-        raw = without_landmarks(raw_track(store, track_id), taken.get(track_id, np.zeros(0, dtype=np.int64)))
+        raw = raw_track(store, track_id)
+        if track_id in taken:
+            raw = without_landmarks(raw, store.frames(track_id), taken[track_id])
         if video:
             raw = with_consistent_sides(raw)
         if estimator.network is None:
@@ -183,19 +185,21 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
 
 
 def landmarks_taken(store: TrackStore, chosen: list[int]) -> dict[int, np.ndarray]:
-    """Per track with landmarks, the frames whose landmarks it took from another track's person
-    (`captured_landmarks`)."""
+    """Per track with landmarks, (n, L) bool over its stored frames: the landmarks it took from another track's
+    person (`captured_landmarks`)."""
     with_landmarks = [t for t in chosen if "landmarks_image" in store.column_names(t)]
     if len(with_landmarks) < 2:
         return {}
-    taken = captured_frames([store.frames(t) for t in with_landmarks],
+    taken = taken_landmarks([store.frames(t) for t in with_landmarks],
                             [store.column(t, "landmarks_image") for t in with_landmarks],
                             [store.column(t, "landmarks_confidence") for t in with_landmarks],
                             mirror_order(BLAZEPOSE_LANDMARK_NAMES))
-    for track_id, frames in zip(with_landmarks, taken):
-        if len(frames):
-            log.info("track %d: the landmarks of %d frame(s) lie on another person; left unseen there",
-                     track_id, len(frames))
+    for track_id, track_taken in zip(with_landmarks, taken):
+        whole, some = track_taken.all(axis=1), track_taken.any(axis=1)
+        whole, part = int(whole.sum()), int((some & ~whole).sum())
+        if whole or part:
+            log.info("track %d: the landmarks of %d frame(s), and some of them in %d more, lie on another person; "
+                     "left unseen there", track_id, whole, part)
     return dict(zip(with_landmarks, taken))
 
 

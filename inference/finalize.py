@@ -55,13 +55,16 @@ def trim_after_last_detection(raw: RawTrack) -> RawTrack:
     return replace(raw, **{f.name: getattr(raw, f.name)[:end] for f in fields(raw) if getattr(raw, f.name) is not None})
 
 
-def without_landmarks(raw: RawTrack, frames: np.ndarray) -> RawTrack:
-    """The track with its landmarks in `frames` marked unseen (they lie on someone else: `captured_landmarks`)."""
-    if raw.landmarks_image is None or len(frames) == 0:
+def without_landmarks(raw: RawTrack, frames: np.ndarray, taken: np.ndarray) -> RawTrack:
+    """The track with the landmarks `taken` (m, L) of `frames` (m,) marked unseen (they lie on someone else:
+    `captured_landmarks`); a frame with all of them taken is left unseen."""
+    if raw.landmarks_image is None or not taken.any():
         return raw
-    unseen = np.isin(raw.frame, frames)
-    return replace(raw, landmarks_image=np.where(unseen[:, None, None], np.nan, raw.landmarks_image),
-                   landmarks_confidence=np.where(unseen[:, None], 0.0, raw.landmarks_confidence).astype(
+    unseen = np.zeros(raw.landmarks_confidence.shape, dtype=bool)
+    _, rows, taken_rows = np.intersect1d(raw.frame, frames, return_indices=True)
+    unseen[rows] = taken[taken_rows]
+    return replace(raw, landmarks_image=np.where(unseen[..., None], np.nan, raw.landmarks_image),
+                   landmarks_confidence=np.where(unseen, 0.0, raw.landmarks_confidence).astype(
                        raw.landmarks_confidence.dtype))
 
 
