@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..body_model import SMPLBody
+from ..samples import sample_gaps
 from . import camera_init, pose_init, so3
 from .kinematics import JointShapeModel, forward_kinematics, joint_shape_model
 from .landmarks import HIP_LANDMARKS, TORSO_LANDMARKS, LandmarkModel
@@ -229,11 +230,9 @@ def _links(track_ids: np.ndarray, frames: np.ndarray | None, frame_rate: float =
     w per pair smooths over about sqrt(w) samples, so twice the samples per second need four times the weight to
     smooth over the same time (fitted with the same weight, 60 fps footage came out 2-5 mm worse than its
     every other frame). Why 1 / g: a pair g samples apart is g pairs' worth of change."""
-    gaps = np.ones(len(track_ids) - 1) if frames is None else np.diff(np.asarray(frames, dtype=np.float64))
-    within = (track_ids[1:] == track_ids[:-1]) & (gaps >= 1)
-    step = float(gaps[within].min()) if within.any() else 1.0
-    samples = gaps / step
-    usable = within & (samples <= MAX_SMOOTHED_GAP)
+    same = track_ids[1:] == track_ids[:-1]
+    samples, step = sample_gaps(np.arange(len(track_ids)) if frames is None else frames, same)
+    usable = same & (samples > 0) & (samples <= MAX_SMOOTHED_GAP)
     weight = (frame_rate / step / TEMPORAL_RATE) ** 2 / np.maximum(samples, 1.0)
     return torch.as_tensor(np.where(usable, weight, 0.0), dtype=torch.float32)
 

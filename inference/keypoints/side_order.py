@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
+from ..samples import sample_gaps
 from .decode import MIRROR_ORDER
 
 SWAP_CHARGE = 0.3  # log of the factor by which a frame's swap must shrink its steps' movement to be chosen
@@ -238,11 +239,9 @@ def side_swaps(pixels: np.ndarray, confidence: np.ndarray, frames: np.ndarray,
         return {part: np.zeros(n, dtype=bool) for part in PARTS}
     centred, usable = _centred(np.asarray(pixels, dtype=np.float64))
     weight = np.where(np.isfinite(centred).all(axis=-1) & usable[:, None], np.nan_to_num(confidence), 0.0)
-    # Gaps in samples, the track's smallest frame step (the job's stride) being one: every other frame of
-    # 60 fps footage is judged as 30 fps footage is (in frames, its turn limit had doubled to 180 degrees, and
-    # camera 2 of the real footage at --stride 2 kept its front taken for its back: PA limbs 116 mm, now 72).
-    gaps = np.diff(np.asarray(frames)).astype(np.float64)
-    gaps = gaps / (gaps[gaps >= 1].min() if (gaps >= 1).any() else 1.0)
+    # Gaps in samples (in frames, the turn limit had doubled to 180 degrees at --stride 2, and camera 2 of the
+    # real footage kept its front taken for its back: PA limbs 116 mm, now 72).
+    gaps, _ = sample_gaps(frames)
     linked, steps = gaps <= MAX_LINKED_GAP, np.maximum(gaps, 1.0)
     trunk_costs = _step_costs(centred, weight, PARTS["trunk"], steps)
     if world is not None:
