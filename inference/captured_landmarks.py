@@ -20,11 +20,13 @@ from __future__ import annotations
 import numpy as np
 
 from .duplicate_tracks import SAME_BODY_SHARE, SHARED_FRAMES_SHARE, mean_miss
-from .runs import true_runs
+from .runs import filled, true_runs
 
 SEEN = 0.5  # landmark confidence above which both tracks' landmarks are compared
 LOOKBACK = 10  # shared frames before a run of coinciding landmarks over which the tracks' motions are compared
-HOLE = 3  # shared frames (at most) between two coinciding ones that count as coinciding too
+# Shared frames (at most) between two coinciding ones that count as coinciding too: a frame whose landmarks drift
+# just past the limit inside a run on the other person would otherwise stand alone, a body for one frame.
+HOLE = 3
 PART_LANDMARKS = 5  # coinciding landmarks that make part of a body taken: more than one hand's four (a handshake)
 
 
@@ -41,13 +43,13 @@ def taken_landmarks(frames: list[np.ndarray], landmarks: list[np.ndarray], confi
                 continue
             points, seen = landmarks[first][rows], confidence[first][rows]
             other_points, other_seen = landmarks[second][other_rows], confidence[second][other_rows]
-            whole = _closed(_coincide(points, seen, other_points, other_seen, mirror))
+            whole = filled(_coincide(points, seen, other_points, other_seen, mirror), HOLE)
             if whole.sum() >= SHARED_FRAMES_SHARE * min(len(frames[first]), len(frames[second])):
                 continue
             near = _near(points, seen, other_points, other_seen, mirror)
             near[whole] = True
             pair = ((first, rows), (second, other_rows))
-            for start, stop in true_runs(_closed(near.sum(axis=1) >= PART_LANDMARKS)):
+            for start, stop in true_runs(filled(near.sum(axis=1) >= PART_LANDMARKS, HOLE)):
                 track, track_rows = pair[_taker(pair, start, frames, landmarks, confidence)]
                 taken[track][track_rows[start:stop]] |= near[start:stop]
     return taken
@@ -97,17 +99,6 @@ def _near(points: np.ndarray, seen: np.ndarray, other_points: np.ndarray, other_
                                                      (other_points[:, mirror], other_seen[:, mirror])))
     mirrored = near_mirrored.sum(axis=1) > near.sum(axis=1)
     return np.where(mirrored[:, None], near_mirrored, near)
-
-
-def _closed(same: np.ndarray) -> np.ndarray:
-    """(k,) bool with holes of at most HOLE between two True filled: a frame whose landmarks drift just past the
-    limit inside a run that lies on the other person would otherwise stand alone, a body for one frame."""
-    runs = true_runs(same)
-    closed = same.copy()
-    for (_, stop), (start, _) in zip(runs[:-1], runs[1:]):
-        if start - stop <= HOLE:
-            closed[stop:start] = True
-    return closed
 
 
 def _extent(points: np.ndarray, seen: np.ndarray) -> np.ndarray:

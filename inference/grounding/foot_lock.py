@@ -26,7 +26,7 @@ import numpy as np
 
 from contract.skeleton import PARENTS
 
-from ..runs import true_runs
+from ..runs import filled, true_runs
 from .contact import FOOT_POINT_JOINTS
 from .leg_ik import chain_turns, two_bone_ik
 from .rotations import normalized, rotation_between
@@ -65,11 +65,7 @@ def plants(contact: np.ndarray, params: FootLockParams = FootLockParams()) -> li
     probability must not move the target)."""
     result = []
     for column in np.asarray(contact).T:
-        merged: list[tuple[int, int]] = []
-        for start, stop in true_runs(column >= params.threshold):
-            if merged and start - merged[-1][1] < params.min_contact_frames:
-                start = merged.pop()[0]
-            merged.append((start, stop))
+        merged = true_runs(filled(column >= params.threshold, params.min_contact_frames - 1))
         result.append([run for run in merged if run[1] - run[0] >= params.min_contact_frames])
     return result
 
