@@ -42,6 +42,8 @@ def rotation_angle_deg(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def timed(fn, batch: torch.Tensor, seconds: float) -> float:
     """Images/s: one warm-up call, then repeat until `seconds` have passed (at least 3 calls)."""
     fn(batch)
+    if batch.is_cuda:
+        torch.cuda.synchronize()
     calls, start = 0, time.perf_counter()
     while calls < 3 or time.perf_counter() - start < seconds:
         fn(batch)

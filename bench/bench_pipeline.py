@@ -4,9 +4,11 @@ A clip is generated (a license-free sample person pasted at a drifting position 
 written as MJPG) at 640x480 and 1920x1080. "Network alone" runs the network on the same number of
 already-normalised crops in the same batches (best of two runs); "pipeline" is decode + detect + track +
 crop (in the background thread) + network + smoothing + camera + joints. The issue's aim: the rest of the pipeline adds at
-most 15 % to the network's time.
+most 15 % to the network's time. On a GPU (`--device cuda`) the same two figures show where the CPU side (decoding,
+detection, cropping) becomes the limit: the pipeline's frames/s against the network's alone.
 
-    python bench/bench_pipeline.py [--frames 48] [--threads 2] [--batch-size 8] [--precision fp32]
+    python bench/bench_pipeline.py [--frames 48] [--threads 2] [--batch-size 8] [--precision fp32|bf16|fp16]
+                                   [--device cpu|cuda] [--sizes 640x480,1920x1080]
 """
 from __future__ import annotations
 
@@ -59,11 +61,24 @@ def write_clip(path: Path, width: int, height: int, frames: int) -> None:
 
 def network_alone(estimator: CropEstimator, crops: int, batch_size: int) -> float:
     """Seconds for the network + body on `crops` ready-made inputs in batches, as the pipeline batches them."""
-    images = torch.randn(batch_size, 3, 224, 224)
+    images = torch.randn(batch_size, 3, 224, 224, device=estimator.device)
+    synchronize(estimator.device)
     start = time.perf_counter()
     for first in range(0, crops, batch_size):
         estimator.run_tensors(images[:min(batch_size, crops - first)])
+    synchronize(estimator.device)
     return time.perf_counter() - start
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the GPU's queued work, so that a clock reading counts it (nothing to wait for on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    width, height = text.lower().split("x")
+    return int(width), int(height)
 
 
 def main() -> None:
@@ -71,23 +86,28 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated WIDTHxHEIGHT clip sizes")
     args = parser.parse_args()
+    if args.precision == "fp16" and args.device == "cpu":
+        parser.error("fp16 is for GPUs; on the CPU use bf16 (or fp32)")
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     network = build_model("pare_hrnet32")
     network.load_state_dict(rule_state_dict("pare_hrnet32_state_dict.tsv"))
-    body = SMPLBody(read_smpl_model(REFERENCE / "synthetic_SMPL_NEUTRAL.pkl")).eval()
-    estimator = CropEstimator("pare_hrnet32", prepare_for_inference(network), body, torch.device("cpu"),
-                          args.precision)
+    body = SMPLBody(read_smpl_model(REFERENCE / "synthetic_SMPL_NEUTRAL.pkl")).to(device).eval()
+    estimator = CropEstimator("pare_hrnet32", prepare_for_inference(network.to(device)), body, device,
+                              args.precision)
     print(f"HRNet-W32 PARE pipeline, {args.frames} frames, batch {args.batch_size}, {args.precision}, "
-          f"{torch.get_num_threads()} threads")
+          f"{args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print(f"{'size':>10} {'people/frame':>12} {'network fps':>11} {'pipeline fps':>12} {'overhead':>9}")
     with tempfile.TemporaryDirectory() as folder:
-        for width, height in ((640, 480), (1920, 1080)):
+        for width, height in map(frame_size, args.sizes.split(",")):
             clip = Path(folder) / f"clip_{width}.avi"
             write_clip(clip, width, height, args.frames)
             source = open_frames(clip)
-            estimator.run(np.zeros((1, 224, 224, 3), np.uint8))  # warm-up
+            estimator.run(np.zeros((args.batch_size, 224, 224, 3), np.uint8))  # warm-up
             start = time.perf_counter()
             with TrackStore() as store:
                 people = DetectedPeople()
