@@ -126,7 +126,8 @@ ESTIMATE_OPTIONS: tuple[Option, ...] = (
     Option("batch_size", int, 8, minimum=1, maximum=1024, label="Batch Size", panel=ADVANCED,
            help="person crops per network batch"),
     Option("precision", str, "fp32", choices=("fp32", "bf16", "fp16"), label="Precision", panel=ADVANCED,
-           help="fp32 reproduces the official outputs; bf16 is faster on recent CPUs; fp16 needs a GPU"),
+           help="fp32 reproduces the official outputs; bf16 is faster on CPUs with AVX-512 BF16 or AMX (slower "
+                "elsewhere); fp16 needs a GPU"),
     Option("focal_length", float, None, minimum=1.0, maximum=1e6, label="Focal Length (px)", panel=ADVANCED,
            help="camera focal length in pixels (default: the image diagonal, a normal lens)"),
     Option("frame_range", str, None, syntax=check_frame_range,
