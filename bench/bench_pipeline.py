@@ -93,6 +93,7 @@ def synchronize(device: torch.device) -> None:
 
 
 def frame_size(text: str) -> tuple[int, int]:
+    """'1920x1080' -> (1920, 1080)."""
     width, height = text.lower().split("x")
     return int(width), int(height)
 
