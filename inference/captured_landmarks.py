@@ -9,7 +9,8 @@ size apart), so two bodies stood on her and his was lost. Landmarks that coincid
 already there: the other one's moved onto that person (his slid from him onto her; hers stayed with her). Whose
 box fits the landmarks better cannot tell: a box on part of a person (cut at the knees, occluded) fits its own
 landmarks worse than a second box would. A frame whose landmarks coincide as a whole is left unseen on the taker
-(a gap in its body, better than a second body on the wrong person); in a frame where only a part does (at
+(a gap in its body, better than a second body on the wrong person), and looked at again with the other person
+painted out (`landmarks_again`); in a frame where only a part does (at
 least PART_LANDMARKS landmarks: a face, a face and shoulders), only those landmarks are, and its body is posed
 there from the rest (the man's face on hers had turned his head and shoulders towards her: 150-250 mm off in
 the other views' triangulation). A track whose shared frames mostly coincide with another's as a whole is a
@@ -53,6 +54,15 @@ def taken_landmarks(frames: list[np.ndarray], landmarks: list[np.ndarray], confi
                 track, track_rows = pair[_taker(pair, start, frames, landmarks, confidence)]
                 taken[track][track_rows[start:stop]] |= near[start:stop]
     return taken
+
+
+def near_landmarks(points: np.ndarray, seen: np.ndarray, other_points: np.ndarray, other_seen: np.ndarray,
+                   mirror: np.ndarray) -> tuple[bool, np.ndarray]:
+    """One frame of two tracks (L, 2 pixels; L confidence each) -> whether the first's landmarks lie on the
+    other's body as a whole, and (L,) which of them lie near the other's same landmarks, as `taken_landmarks`
+    judges a frame."""
+    args = (points[None], seen[None], other_points[None], other_seen[None], mirror)
+    return bool(_coincide(*args)[0]), _near(*args)[0]
 
 
 def _taker(pair: tuple[tuple[int, np.ndarray], tuple[int, np.ndarray]], start: int, frames: list[np.ndarray],

@@ -23,11 +23,12 @@ from contract.errors import UserError
 from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
 from .captured_landmarks import taken_landmarks
+from .landmarks_again import landmarks_again, retries_of, with_found_again
 from .duplicate_tracks import mirror_order, repeated_tracks
 from .finalize import (FIT_SMOOTHING, Geometry, RawTrack, ground_tracks, landmark_track, pare_track,
                        track_report, trim_after_last_detection, with_consistent_sides, without_landmarks)
 from .fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
-from .frames import FrameRange, FrameSource, open_frames
+from .frames import FrameRange, FrameSource, frames_at, open_frames
 from .grounding.camera_motion import CameraMotionTracker, person_mask
 from .grounding.floor import parse_floor_hint
 from .people.boxes import DetectedPeople, FixedBox, centred_box
@@ -159,16 +160,21 @@ def _frame_count(source: FrameSource, frames_read: int, last_index: int) -> int:
 
 
 def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int], geometry: Geometry,
-                  smoothing: OneEuroParams | None, refine: bool, video: bool
-                  ) -> tuple[list[PersonTrack], list[int], list[dict], list[dict]]:
+                  smoothing: OneEuroParams | None, refine: bool, video: bool, source: FrameSource | None = None,
+                  margin: float = 1.0) -> tuple[list[PersonTrack], list[int], list[dict], list[dict]]:
     """The chosen tracks as result tracks (a landmark track never seen by the landmark model is left out);
-    returns the tracks, their ids, the refinement figures per refined track, and each track's quality report."""
+    returns the tracks, their ids, the refinement figures per refined track, and each track's quality report.
+    With the `source` (and the margin its crop boxes were drawn with), landmarks that went onto another person
+    are looked for again in those frames with that person painted out (`landmarks_again`)."""
     tracks, ids, figures, reports = [], [], [], []
     taken = landmarks_taken(store, chosen)
+    again = landmarks_found_again(source, store, taken, margin) if source is not None else {}
     for track_id in chosen:
         raw = raw_track(store, track_id)
         if track_id in taken:
-            raw = without_landmarks(raw, store.frames(track_id), taken[track_id])
+            raw, track_taken = with_found_again(raw, store.frames(track_id), taken[track_id],
+                                                again.get(track_id, {}))
+            raw = without_landmarks(raw, store.frames(track_id), track_taken)
         if video:
             raw = with_consistent_sides(raw)
         if estimator.network is None:
@@ -201,6 +207,28 @@ def landmarks_taken(store: TrackStore, chosen: list[int]) -> dict[int, np.ndarra
             log.info("track %d: the landmarks of %d frame(s), and some of them in %d more, lie on another person; "
                      "left unseen there", track_id, whole, part)
     return dict(zip(with_landmarks, taken))
+
+
+def landmarks_found_again(source: FrameSource, store: TrackStore, taken: dict[int, np.ndarray], margin: float
+                          ) -> dict[int, dict[int, object]]:
+    """Per track, source frame -> landmarks found again where all of its landmarks had gone onto another
+    track's person (`landmarks_again`); a second look at those frames only."""
+    columns = {name: {t: store.column(t, name) for t in taken} for name in ("landmarks_image", "landmarks_confidence")}
+    mirror = mirror_order(BLAZEPOSE_LANDMARK_NAMES)
+    retries = retries_of({t: store.frames(t) for t in taken}, {t: store.boxes(t) for t in taken},
+                         columns["landmarks_image"], columns["landmarks_confidence"], taken, margin, mirror)
+    if not retries:
+        return {}
+    from .keypoints.blazepose_landmarks import LandmarkModel
+
+    found = landmarks_again(frames_at(source, {r.frame for r in retries}), retries, LandmarkModel.load(), mirror)
+    again: dict[int, dict[int, object]] = {}
+    for (track, frame), landmarks in found.items():
+        again.setdefault(track, {})[frame] = landmarks
+    for track in sorted({r.track for r in retries}):
+        log.info("track %d: its landmarks found again in %d of the %d frame(s) they lay on another person, that "
+                 "person painted out", track, len(again.get(track, {})), sum(r.track == track for r in retries))
+    return again
 
 
 def without_repeats(tracks: list[PersonTrack], ids: list[int], figures: list[dict], reports: list[dict]
@@ -287,8 +315,8 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
         chosen = [t for t in people.chosen_tracks(chosen_options["person"]) if t in store.track_ids()]
         if progress is not None:
             progress("fit" if estimator.network is None or refine else "finish", 0, 1)
-        tracks, ids, refinement, quality = without_repeats(*finish_tracks(estimator, store, chosen, geometry,
-                                                                          smoothing, refine, video))
+        tracks, ids, refinement, quality = without_repeats(*finish_tracks(
+            estimator, store, chosen, geometry, smoothing, refine, video, source if video else None, people.margin))
         if not tracks:
             raise UserError(nobody_found(source.path.name, bbox, chosen_options["detect"], estimator.network is None))
         if progress is not None:

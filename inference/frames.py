@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -57,7 +57,7 @@ class FrameSource:
     width: int
     height: int
     fps: float | None
-    indices: range  # source frame indices this source will yield, in order
+    indices: Sequence[int]  # source frame indices this source will yield, in order (a range, or fewer)
     total_frames: int  # frames in the whole source (as its container reports, for videos)
     _files: list[Path] | None = None
 
@@ -81,6 +81,12 @@ class FrameSource:
                     f"{self._files[index].name} is {image.shape[1]}x{image.shape[0]} but the sequence is "
                     f"{self.width}x{self.height}: the images of one sequence must share one size")
             yield index, image
+
+
+def frames_at(source: FrameSource, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (source frame index, RGB) of the wanted frames among the source's own, in order: a second look at
+    some frames after the first pass (a video is decoded again up to the last one wanted)."""
+    return iter(replace(source, indices=[index for index in source.indices if index in wanted]))
 
 
 def natural_key(name: str) -> list:
@@ -142,7 +148,7 @@ def _video_source(path: Path, frame_range: FrameRange) -> FrameSource:
     return FrameSource(path, "video", frame.shape[1], frame.shape[0], fps, indices, max(count, 1))
 
 
-def _read_video(path: Path, indices: range) -> Iterator[tuple[int, np.ndarray]]:
+def _read_video(path: Path, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
     """Decode sequentially (seeking is unreliable in many codecs) and keep the wanted frames."""
     capture = cv2.VideoCapture(str(path))
     try:

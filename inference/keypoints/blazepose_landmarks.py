@@ -71,7 +71,7 @@ class LandmarkModel:
         self._input = interpreter.get_input_details()[0]["index"]
         # Output order of the graph: landmarks (195), pose flag (1), segmentation, heatmap (64x64x39), world (117).
         outputs = [detail["index"] for detail in interpreter.get_output_details()]
-        self._landmarks, self._flag, _, self._heatmap, self._world = outputs
+        self._landmarks, self._flag, self._segmentation, self._heatmap, self._world = outputs
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH, min_score: float = DEFAULT_MIN_SCORE,
@@ -129,6 +129,16 @@ class LandmarkModel:
         return Landmarks(image=crop_to_image(raw.unit_xy[body], roi), visibility=raw.visibility[body],
                          presence=raw.presence[body], world=rotate_to_image_axes(raw.world[body], roi),
                          score=raw.score, roi=roi, next_roi=roi_from_alignment_points(centre, circle))
+
+    def person_mask(self, image_rgb: np.ndarray, roi: Roi) -> np.ndarray:
+        """(H, W) bool: the pixels of the person the model sees in `roi` (its segmentation output, carried back
+        into the picture), e.g. the region of landmarks it found; False outside the region."""
+        self._run(crop_roi(image_rgb, roi, INPUT_SIZE))
+        logits = self.interpreter.get_tensor(self._segmentation)[0, :, :, 0]
+        affine = to_pixel_centre_affine(image_to_crop_affine(roi, logits.shape[0]))
+        inside = cv2.warpAffine((logits > 0).astype(np.uint8), affine, (image_rgb.shape[1], image_rgb.shape[0]),
+                                flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+        return inside > 0
 
     def _run(self, crop: np.ndarray) -> decode.CropLandmarks:
         """(S, S, 3) uint8 crop -> decoded network output."""
