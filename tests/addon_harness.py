@@ -14,6 +14,7 @@ if "bpy" not in sys.modules:
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pare-blender-user-")
 
 import bpy  # noqa: E402
+import numpy as np  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 REPOSITORY = "pare_dev"
@@ -36,3 +37,14 @@ def extension_module(name: str):
     """A submodule of the enabled extension, e.g. extension_module('addon.worker')."""
     import importlib
     return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+def evaluated_vertices(body, depsgraph) -> np.ndarray:
+    """(V, 3) world coordinates of the evaluated (shape keys + Armature modifier) body mesh."""
+    evaluated = body.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    coords = np.empty(len(mesh.vertices) * 3, np.float32)
+    mesh.vertices.foreach_get("co", coords)
+    evaluated.to_mesh_clear()
+    world = np.array(evaluated.matrix_world)
+    return coords.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3]

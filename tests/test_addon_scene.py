@@ -10,9 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-if "bpy" not in sys.modules:  # before bpy loads: never touch the real user configuration
-    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pare-blender-user-")
-
+from addon_harness import evaluated_vertices  # first: sets BLENDER_USER_RESOURCES before bpy loads
 import bpy  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -101,17 +99,6 @@ def camera_frame_points(scene, world_points):
     camera_from_world = np.array(scene.camera.matrix_world.inverted())
     local = world_points @ camera_from_world[:3, :3].T + camera_from_world[:3, 3]
     return local * [1.0, -1.0, -1.0]  # Blender cameras look down -z with +y up
-
-
-def evaluated_vertices(body, depsgraph):
-    """(6890, 3) world coordinates of the evaluated (shape keys + Armature modifier) body mesh."""
-    evaluated = body.evaluated_get(depsgraph)
-    mesh = evaluated.to_mesh()
-    coords = np.empty(len(mesh.vertices) * 3, np.float32)
-    mesh.vertices.foreach_get("co", coords)
-    evaluated.to_mesh_clear()
-    world = np.array(evaluated.matrix_world)
-    return coords.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3]
 
 
 def scene_errors(result, model, persons=(0, 1)):
