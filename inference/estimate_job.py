@@ -213,10 +213,10 @@ def landmarks_found_again(source: FrameSource, store: TrackStore, taken: dict[in
                           ) -> dict[int, dict[int, object]]:
     """Per track, source frame -> landmarks found again where all of its landmarks had gone onto another
     track's person (`landmarks_again`); a second look at those frames only."""
-    columns = {name: {t: store.column(t, name) for t in taken} for name in ("landmarks_image", "landmarks_confidence")}
     mirror = mirror_order(BLAZEPOSE_LANDMARK_NAMES)
     retries = retries_of({t: store.frames(t) for t in taken}, {t: store.boxes(t) for t in taken},
-                         columns["landmarks_image"], columns["landmarks_confidence"], taken, margin, mirror)
+                         {t: store.column(t, "landmarks_image") for t in taken},
+                         {t: store.column(t, "landmarks_confidence") for t in taken}, taken, margin, mirror)
     if not retries:
         return {}
     from .keypoints.blazepose_landmarks import LandmarkModel

@@ -99,14 +99,15 @@ def retries_of(frames: dict[int, np.ndarray], boxes: dict[int, np.ndarray], land
     for track, track_taken in taken.items():
         for row in np.flatnonzero(track_taken.all(axis=1)):
             frame = frames[track][row]
-            for other in taken:
-                other_row = np.flatnonzero(frames[other] == frame) if other != track else []
-                if len(other_row) and near_landmarks(landmarks[track][row], confidence[track][row],
-                                                     landmarks[other][other_row[0]], confidence[other][other_row[0]],
-                                                     mirror)[1].sum() >= PART_LANDMARKS:
+            for other in (t for t in taken if t != track):
+                other_rows = np.flatnonzero(frames[other] == frame)
+                if len(other_rows) == 0:
+                    continue
+                theirs = (landmarks[other][other_rows[0]], confidence[other][other_rows[0]])
+                _, near = near_landmarks(landmarks[track][row], confidence[track][row], *theirs, mirror)
+                if near.sum() >= PART_LANDMARKS:
                     found.append(Retry(track, int(frame), box_within(boxes[track][row], margin),
-                                       box_within(boxes[other][other_row[0]], margin),
-                                       landmarks[other][other_row[0]], confidence[other][other_row[0]]))
+                                       box_within(boxes[other][other_rows[0]], margin), *theirs))
                     break
     return found
 
