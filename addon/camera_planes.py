@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .camera_math import footage_plane_size
+from .footage_turn import plane_corner_uvs
 
 
 def set_image_user(user: bpy.types.ImageUser, frame_start: int, offset: int, duration: int) -> None:
@@ -46,16 +47,16 @@ def image_plane_material(name: str, image: bpy.types.Image, frame_start: int, of
 
 def camera_plane(camera: bpy.types.Object, name: str, material: bpy.types.Material, depth_m: float,
                  focal_length_px: float, image_size: tuple[int, int],
-                 collection: bpy.types.Collection) -> bpy.types.Object:
+                 collection: bpy.types.Collection, turn: int = 0) -> bpy.types.Object:
     """A plane `depth_m` in front of the camera, parented to it, filling exactly the camera's view, its UVs
-    spanning the image (0, 0 bottom-left)."""
+    spanning the image (0, 0 bottom-left) turned `turn` degrees clockwise (footage stored turned)."""
     width, height = footage_plane_size(depth_m, focal_length_px, *image_size)
     mesh = bpy.data.meshes.new(name)
     corners = [(-width / 2, -height / 2, 0.0), (width / 2, -height / 2, 0.0), (width / 2, height / 2, 0.0),
                (-width / 2, height / 2, 0.0)]
     mesh.from_pydata(corners, [], [(0, 1, 2, 3)])
     uv = mesh.uv_layers.new(name="UVMap")
-    uv.data.foreach_set("uv", [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0])
+    uv.data.foreach_set("uv", plane_corner_uvs(turn))
     mesh.materials.append(material)
     plane = bpy.data.objects.new(name, mesh)
     collection.objects.link(plane)

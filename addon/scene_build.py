@@ -141,10 +141,10 @@ def build_scene(context: bpy.types.Context, result: Result, model: SMPLModelData
         if grounded:
             _add_ground(result, collection, name)
         size = (meta.image_width, meta.image_height)
-        image, offset = load_footage(meta.source, size, report.warnings)
+        image, offset, turn = load_footage(meta.source, size, meta.footage_turn, report.warnings)
         if image is not None:
-            add_footage(camera, image, offset, options.frame_start, report.frames, depth, meta.focal_length_px,
-                        size, collection, f"{name} footage")
+            add_footage(camera, image, offset, turn, options.frame_start, report.frames, depth,
+                        meta.focal_length_px, size, collection, f"{name} footage")
         add_overlay_planes(camera, list(options.overlays), options.frame_start, depth, meta.focal_length_px, size,
                            collection, name)
         _set_timing(scene, result, options)

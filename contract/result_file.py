@@ -123,6 +123,7 @@ class ResultMeta:
     model: str
     body_model: str | None = None
     created_by: str = "PARE Body Estimator"
+    footage_turn: int = 0  # clockwise degrees the stored footage was turned by to be upright (0, 90, 180, 270)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -137,6 +138,7 @@ class Result:
 
 # Turns a problem description into the exception to raise: ValueError when writing, UserError when reading.
 ErrorFactory = Callable[[str], Exception]
+FOOTAGE_TURNS = (0, 90, 180, 270)
 _META_FIELDS = tuple(f.name for f in fields(ResultMeta) if f.name != "extra")
 _PERSON_KEY = re.compile(r"^person_(\d+)/")
 
@@ -312,6 +314,8 @@ def _check_meta(meta_fields: dict[str, Any], error: ErrorFactory) -> None:
         require(name, isinstance(meta_fields.get(name), str), "a string")
     for name in ("body_model", "created_by"):
         require(name, meta_fields.get(name) is None or isinstance(meta_fields[name], str), "a string or null")
+    turn = meta_fields.get("footage_turn", 0)
+    require("footage_turn", _is_int(turn) and turn in FOOTAGE_TURNS, "0, 90, 180 or 270")
 
 
 def _person_count(names: set[str], meta_fields: dict[str, Any], source: Path) -> int:

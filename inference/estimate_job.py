@@ -327,6 +327,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
         meta = {
             "image_width": source.width,
             "image_height": source.height,
+            "footage_turn": source.turn,
             "fps": source.fps,
             "focal_length_px": focal,
             "frame_count": _frame_count(source, frames_read, last_index),

@@ -35,6 +35,7 @@ _EXIF_ORIENTATION_TAG = 0x0112
 # Flip applied after the optional transpose, per EXIF orientation: mirror left-right, turn 180, flip up-down.
 _MIRROR, _TURN, _FLIP = np.s_[:, ::-1], np.s_[::-1, ::-1], np.s_[::-1]
 _ORIENTATION_FLIPS = {2: _MIRROR, 3: _TURN, 4: _FLIP, 6: _MIRROR, 7: _TURN, 8: _FLIP}
+_EXIF_TURNS = {3: 180, 6: 90, 8: 270}  # the orientations that are a pure turn, as clockwise degrees
 
 
 def read_image_rgb(path: str | os.PathLike[str]) -> np.ndarray:
@@ -118,6 +119,13 @@ def apply_exif_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     if orientation in _ORIENTATION_FLIPS:
         image = image[_ORIENTATION_FLIPS[orientation]]
     return np.ascontiguousarray(image)
+
+
+def exif_turn(path: str | os.PathLike[str]) -> int:
+    """Clockwise degrees (0, 90, 180 or 270) that `read_image_rgb` turns the photo at `path` by, as its EXIF
+    orientation says; 0 for mirrored orientations too. Blender shows photos as stored, so the scene turns the
+    footage behind the bodies by this much."""
+    return _EXIF_TURNS.get(exif_orientation(_read_bytes(Path(path))), 0)
 
 
 def exif_orientation(data: bytes) -> int:

@@ -7,6 +7,7 @@ import pytest
 
 from contract.errors import UserError
 from inference.frames import FrameRange, natural_key, open_frames
+from video_rotation import mark_rotated
 
 
 def write_video(path: Path, frames: int, size=(64, 48), fps=25.0) -> None:
@@ -75,3 +76,26 @@ def test_sequence_of_mixed_sizes_is_refused(tmp_path):
 def test_bad_inputs_say_what_is_wrong(tmp_path, make, message):
     with pytest.raises(UserError, match=message):
         open_frames(make(tmp_path / "input"))
+
+
+@pytest.mark.parametrize("degrees,corner", [(0, (0, 0)), (90, (0, -1)), (180, (-1, -1)), (270, (-1, 0))])
+def test_phone_rotation_metadata_turns_the_frames_upright(tmp_path, degrees, corner):
+    """A portrait phone clip is stored as landscape frames marked "rotate 90": the estimate must see it upright,
+    as Blender shows it, or everyone lies on their side and the camera's size is the wrong way round."""
+    path = tmp_path / "phone.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (64, 48))
+    for _ in range(3):
+        image = np.zeros((48, 64, 3), np.uint8)
+        image[:16, :16, 2] = 255  # a red mark in the stored frame's top-left corner
+        writer.write(image)
+    writer.release()
+    mark_rotated(path, degrees)
+    source = open_frames(path)
+    turned = degrees in (90, 270)
+    assert (source.width, source.height) == ((48, 64) if turned else (64, 48))
+    frames = list(source)
+    assert len(frames) == 3 and frames[0][1].shape == (source.height, source.width, 3)
+    red = frames[0][1][..., 0]
+    rows = slice(0, 12) if corner[0] == 0 else slice(-12, None)
+    columns = slice(0, 12) if corner[1] == 0 else slice(-12, None)
+    assert red[rows, columns].mean() > 200 and red.mean() < 255 * 16 * 16 / (64 * 48) + 5
