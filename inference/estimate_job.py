@@ -15,7 +15,6 @@ from typing import Any, Callable, Iterator, Mapping
 import cv2
 import numpy as np
 
-from .cpu_threads import use_one_thread_here
 from .prefetch import prefetched
 from .camera import default_focal_length
 from .crop import square_box
@@ -121,9 +120,11 @@ def estimate_people(estimator: CropEstimator, source: FrameSource, people: Fixed
             del pending[:batch_size]
 
     samples = person_samples(source, people, measures, camera)
-    # The network runs on every core meanwhile: a producer on one thread slows it far less than on a full team.
-    setup = use_one_thread_here if estimator.network_on_cpu else None
-    for index, track_id, box, sample, kept in prefetched(samples, max_ahead=2 * batch_size, setup=setup):
+    # A network on the CPU keeps every core busy: frames made beside it in a thread cost it more than their own
+    # work (its threads wait at every layer for the one the producer displaced), so the two take turns there,
+    # each on every core. A GPU network leaves the CPU to the producer, which then works ahead in a thread.
+    stream = samples if estimator.network_on_cpu else prefetched(samples, max_ahead=2 * batch_size)
+    for index, track_id, box, sample, kept in stream:
         if should_stop is not None and should_stop():
             raise Cancelled()
         if sample is None:

@@ -1,12 +1,13 @@
 """Run an iterator in a background thread so its work overlaps the consumer's (decode + detect + crop
-while the network runs a batch). OpenCV, the detector and torch release the GIL in their heavy parts, so a
+while a GPU runs the network's batch; on the CPU the two take turns instead, see
+`estimate_job.estimate_people`). OpenCV, the detector and torch release the GIL in their heavy parts, so a
 thread is enough. The queue is bounded, so a fast producer never piles frames up in memory.
 """
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -18,10 +19,9 @@ class _Failure:
         self.error = error
 
 
-def prefetched(items: Iterable[T], max_ahead: int, setup: Callable[[], object] | None = None) -> Iterator[T]:
+def prefetched(items: Iterable[T], max_ahead: int) -> Iterator[T]:
     """Yield `items` as produced by a daemon thread, at most `max_ahead` ahead of the consumer.
 
-    `setup`, when given, runs first in the producer thread (e.g. `cpu_threads.use_one_thread_here`).
     An exception in the producer is re-raised in the consumer. When the consumer stops early (break,
     exception, cancel), the producer is told to stop at its next item and the thread ends.
     """
@@ -40,8 +40,6 @@ def prefetched(items: Iterable[T], max_ahead: int, setup: Callable[[], object] |
     def produce() -> None:
         iterator = iter(items)
         try:
-            if setup is not None:
-                setup()
             for item in iterator:
                 if not put(item):
                     return

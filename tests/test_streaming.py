@@ -108,9 +108,11 @@ class _People:
 
     def __init__(self) -> None:
         self.frame = -1
+        self.threads: set[str] = set()
 
     def boxes(self, index, image):
         self.frame = index
+        self.threads.add(threading.current_thread().name)
         ids = [0] + ([1] if index in (2, 3) else []) + ([2] if 5 <= index <= 9 else [])
         return [(i, np.array([i, 0, 4, 4.0]), True) for i in ids]
 
@@ -128,9 +130,8 @@ class _Measures:
 
 
 class _Network:
-    network_on_cpu = True
-
-    def __init__(self) -> None:
+    def __init__(self, on_cpu: bool = True) -> None:
+        self.network_on_cpu = on_cpu
         self.batches: list[list[int]] = []
 
     def run(self, crops):
@@ -152,4 +153,17 @@ def test_only_kept_tracks_reach_the_network_in_full_batches_and_frame_order():
         np.testing.assert_array_equal(store.column(2, "seen"), [20 + i for i in range(5, 10)])
     seen = [code for batch in network.batches for code in batch]
     assert sorted(seen) == sorted([*range(12), *range(25, 30)])  # no crop of the flicker (codes 12, 13)
+    assert [len(b) for b in network.batches] == [4, 4, 4, 4, 1]
+
+
+@pytest.mark.parametrize("on_cpu,producer", [(True, "MainThread"), (False, "frame-producer")])
+def test_frames_are_made_beside_a_gpu_network_and_in_turn_with_a_cpu_one(on_cpu, producer):
+    """On the CPU a producer thread beside the network cost it more than the producer's own work (bench/README.md,
+    "Speed"); a GPU network leaves the CPU to it. The same crops reach the network in the same batches either way."""
+    from inference.estimate_job import estimate_people
+
+    network, people = _Network(on_cpu), _People()
+    with TrackStore() as store:
+        assert estimate_people(network, _Clip(12), people, _Measures(), store, batch_size=4) == (12, 11)
+    assert people.threads == {producer}
     assert [len(b) for b in network.batches] == [4, 4, 4, 4, 1]
