@@ -130,7 +130,7 @@ def estimate_people(estimator: CropEstimator, source: FrameSource, people: Fixed
         if sample is None:
             frames_read, last_index = frames_read + 1, index
             if progress is not None:
-                progress("estimate", frames_read, source.frame_count)
+                progress("estimate", frames_read, max(frames_read, source.frame_count))
         elif "crop" not in sample:
             store.add(track_id, index, box, sample)
         elif kept:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from itertools import count as every
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Generator, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -61,6 +62,7 @@ class FrameSource:
     total_frames: int  # frames in the whole source (as its container reports, for videos)
     _files: list[Path] | None = None
     turn: int = 0  # clockwise degrees the stored pictures are turned by to be upright (rotation metadata, EXIF)
+    open_end: bool = False  # a video read to its last frame (no end given): read past a count that fell short
 
     @property
     def frame_count(self) -> int:
@@ -69,7 +71,12 @@ class FrameSource:
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         """Yield (source frame index, HxWx3 uint8 RGB)."""
         if self.kind == "video":
-            yield from _read_video(self.path, self.indices)
+            decoded = yield from _read_video(self.path, self.indices, self.open_end)
+            if decoded > self.total_frames:  # the container counted short: the frames it really has
+                log.info("%s holds %d frames, not the %d its container counts", self.path.name, decoded,
+                         self.total_frames)
+                self.total_frames = decoded
+                self.indices = range(self.indices.start, decoded, self.indices.step)
             return
         for index in self.indices:
             try:
@@ -87,7 +94,7 @@ class FrameSource:
 def frames_at(source: FrameSource, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (source frame index, RGB) of the wanted frames among the source's own, in order: a second look at
     some frames after the first pass (a video is decoded again up to the last one wanted)."""
-    return iter(replace(source, indices=[index for index in source.indices if index in wanted]))
+    return iter(replace(source, indices=[index for index in source.indices if index in wanted], open_end=False))
 
 
 def natural_key(name: str) -> list:
@@ -157,26 +164,32 @@ def _video_source(path: Path, frame_range: FrameRange) -> FrameSource:
     indices = frame_range.indices(max(count, 1))
     if len(indices) == 0:
         raise UserError(f"The frame range selects none of the {count} frame(s) of {path.name}")
-    return FrameSource(path, "video", frame.shape[1], frame.shape[0], fps, indices, max(count, 1), turn=turn)
+    return FrameSource(path, "video", frame.shape[1], frame.shape[0], fps, indices, max(count, 1), turn=turn,
+                       open_end=frame_range.stop is None)
 
 
-def _read_video(path: Path, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """Decode sequentially (seeking is unreliable in many codecs) and keep the wanted frames."""
+def _read_video(path: Path, indices: Sequence[int], to_the_end: bool
+                ) -> Generator[tuple[int, np.ndarray], None, int]:
+    """Decode sequentially (seeking is unreliable in many codecs) and keep the wanted frames; returns how many
+    frames were decoded. `to_the_end` (`indices` a range): every `step`-th frame from its start until the
+    decoder runs out, however many the container counted (an MPEG program stream's count is an estimate from
+    its duration, a few frames short or long)."""
     capture = _open_video(path)
     try:
-        wanted = iter(indices)
+        wanted = every(indices.start, indices.step) if to_the_end else iter(indices)
         target = next(wanted, None)
         index = 0
         while target is not None:
             ok = capture.grab()
             if not ok:
-                return  # the container promised more frames than it holds; the caller sees fewer
+                return index  # the container promised more frames than it holds; the caller sees fewer
             if index == target:
                 ok, frame = capture.retrieve()
                 if not ok:
-                    return
+                    return index
                 yield index, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
                 target = next(wanted, None)
             index += 1
+        return index
     finally:
         capture.release()
