@@ -11,7 +11,10 @@ from pathlib import Path
 from .errors import UserError
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp")
-VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+# Camcorders write AVCHD (.mts / .m2ts, MPEG transport streams) and DV; old phones 3GP; each is read here and
+# shown by Blender (bpy.path.extensions_movie), checked in tests/test_frames.py.
+VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".mts",
+                                   ".m2ts", ".ts", ".3gp", ".dv")
 
 
 def add_clip_arguments(clips: argparse._MutuallyExclusiveGroup) -> None:

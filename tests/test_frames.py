@@ -118,3 +118,19 @@ def test_a_video_counted_short_is_read_to_its_end(tmp_path):
     assert frames == list(range(0, 90, 3))
     assert (source.total_frames, source.frame_count) == (90, 30)
     assert [index for index, _ in open_frames(path, FrameRange(0, 60, 3))] == list(range(0, 60, 3))
+
+
+@pytest.mark.parametrize("suffix,fourcc,size", [(".mts", "PIM1", (64, 48)), (".m2ts", "PIM1", (64, 48)),
+                                                (".ts", "PIM1", (64, 48)), (".3gp", "mp4v", (64, 48)),
+                                                (".dv", "dvsd", (720, 576))])
+def test_camcorder_and_old_phone_videos_are_read(tmp_path, suffix, fourcc, size):
+    path = tmp_path / f"take{suffix.upper()}"  # camcorders write upper-case names
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 25.0, size)
+    for i in range(12):
+        writer.write(np.full((size[1], size[0], 3), 20 * i, np.uint8))
+    writer.release()
+    source = open_frames(path)
+    frames = list(source)
+    assert (source.kind, source.width, source.height) == ("video", *size)
+    assert [i for i, _ in frames] == list(range(12))
+    assert all(abs(int(image.mean()) - 20 * i) <= 6 for i, image in frames)
