@@ -59,7 +59,7 @@ class FrameSource:
     height: int
     fps: float | None
     indices: Sequence[int]  # source frame indices this source will yield, in order (a range, or fewer)
-    total_frames: int  # frames in the whole source (as its container reports, for videos)
+    total_frames: int  # frames in the whole source (for videos as the container counts, until read past that)
     _files: list[Path] | None = None
     turn: int = 0  # clockwise degrees the stored pictures are turned by to be upright (rotation metadata, EXIF)
     open_end: bool = False  # a video read to its last frame (no end given): read past a count that fell short
