@@ -12,8 +12,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from test_image_io import jpeg_with_orientation  # noqa: E402
-from video_rotation import mark_rotated  # noqa: E402
+from turned_files import jpeg_with_orientation, mark_rotated  # noqa: E402
 
 addon_harness.enable_extension()
 footage = addon_harness.extension_module("addon.footage")

@@ -7,7 +7,7 @@ import pytest
 
 from contract.errors import UserError
 from inference.frames import FrameRange, natural_key, open_frames
-from video_rotation import mark_rotated
+from turned_files import mark_rotated
 
 
 def write_video(path: Path, frames: int, size=(64, 48), fps=25.0) -> None:

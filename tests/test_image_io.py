@@ -10,6 +10,7 @@ import pytest
 from contract.errors import UserError
 from inference.image_io import (IMAGE_SUFFIXES, TRANSPARENT_BACKGROUND_GREY, exif_orientation,
                                 read_image_rgb)
+from turned_files import exif_tiff, jpeg_with_orientation, tiff_ifd
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
@@ -41,27 +42,6 @@ STORED_FROM_UPRIGHT = {
     7: lambda a: np.rot90(a, 2).transpose(1, 0, 2),
     8: lambda a: np.rot90(a, -1),
 }
-
-
-def tiff_ifd(byte_order: str, entries: list[tuple[int, int, int, int]], first_ifd: int = 8) -> bytes:
-    """TIFF header + one IFD; entries (tag, type, count, value) with the value stored inline."""
-    mark = b"II*\x00" if byte_order == "<" else b"MM\x00*"
-    body = struct.pack(byte_order + "H", len(entries))
-    for tag, kind, count, value in entries:
-        inline = struct.pack(byte_order + "HH", value, 0) if kind == 3 else struct.pack(byte_order + "I", value)
-        body += struct.pack(byte_order + "HHI", tag, kind, count) + inline
-    return mark + struct.pack(byte_order + "I", first_ifd) + body + b"\x00\x00\x00\x00"
-
-
-def exif_tiff(orientation: int, byte_order: str = ">") -> bytes:
-    return tiff_ifd(byte_order, [(0x0112, 3, 1, orientation)])
-
-
-def jpeg_with_orientation(rgb: np.ndarray, orientation: int, byte_order: str = ">") -> bytes:
-    """A JPEG of `rgb` (as stored) with an APP1 EXIF segment holding the orientation tag, right after SOI."""
-    jpeg = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 98])[1].tobytes()
-    payload = b"Exif\x00\x00" + exif_tiff(orientation, byte_order)
-    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

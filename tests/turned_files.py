@@ -1,10 +1,14 @@
-"""Mark an MP4 as a phone marks a portrait clip: the frames stay as encoded, the video track's display matrix
-(ISO/IEC 14496-12 `tkhd`) says how to turn them for viewing. OpenCV cannot write that matrix, so tests patch it.
+"""Pictures stored turned, as cameras and phones store them, built byte by byte: a JPEG with an EXIF orientation,
+and an MP4 whose video track's display matrix (ISO/IEC 14496-12 `tkhd`) says how to turn its frames for viewing
+(OpenCV writes neither, so tests add them).
 """
 from __future__ import annotations
 
 import struct
 from pathlib import Path
+
+import cv2
+import numpy as np
 
 _CONTAINERS = {b"moov", b"trak"}
 _ONE = 0x10000  # 16.16 fixed point
@@ -47,3 +51,24 @@ def mark_rotated(path: Path, degrees: int) -> None:
         offset = body + 4 + (32 if version == 1 else 20) + 16
         data[offset:offset + 36] = matrix
     path.write_bytes(bytes(data))
+
+
+def tiff_ifd(byte_order: str, entries: list[tuple[int, int, int, int]], first_ifd: int = 8) -> bytes:
+    """TIFF header + one IFD; entries (tag, type, count, value) with the value stored inline."""
+    mark = b"II*\x00" if byte_order == "<" else b"MM\x00*"
+    body = struct.pack(byte_order + "H", len(entries))
+    for tag, kind, count, value in entries:
+        inline = struct.pack(byte_order + "HH", value, 0) if kind == 3 else struct.pack(byte_order + "I", value)
+        body += struct.pack(byte_order + "HHI", tag, kind, count) + inline
+    return mark + struct.pack(byte_order + "I", first_ifd) + body + b"\x00\x00\x00\x00"
+
+
+def exif_tiff(orientation: int, byte_order: str = ">") -> bytes:
+    return tiff_ifd(byte_order, [(0x0112, 3, 1, orientation)])
+
+
+def jpeg_with_orientation(rgb: np.ndarray, orientation: int, byte_order: str = ">") -> bytes:
+    """A JPEG of `rgb` (as stored) with an APP1 EXIF segment holding the orientation tag, right after SOI."""
+    jpeg = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 98])[1].tobytes()
+    payload = b"Exif\x00\x00" + exif_tiff(orientation, byte_order)
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
