@@ -154,8 +154,9 @@ def raw_track(store: TrackStore, track_id: int) -> RawTrack:
 def _frame_count(source: FrameSource, frames_read: int, last_index: int) -> int:
     """Frames in the source; when a video ends before its container said, the frames it really has."""
     if source.kind == "video" and frames_read < source.frame_count:
-        log.warning("%s ended early: %d of the %d requested frames could be read", source.path.name,
-                    frames_read, source.frame_count)
+        log.warning("%s ended early: %d of the %d requested frames could be read (a cut or damaged file, or a "
+                    "container that only estimates its frame count)", source.path.name, frames_read,
+                    source.frame_count)
         return last_index + 1
     return source.total_frames
 
