@@ -10,13 +10,18 @@ from inference.frames import FrameRange, natural_key, open_frames
 from turned_files import mark_rotated
 
 
-def write_video(path: Path, frames: int, size=(64, 48), fps=25.0) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    for i in range(frames):
-        image = np.full((size[1], size[0], 3), 0, np.uint8)
-        image[:, :, 2] = i * 10  # BGR: the red channel encodes the frame number
-        writer.write(image)
+def write_video(path: Path, pictures: list[np.ndarray], fourcc: str = "mp4v", fps: float = 25.0) -> None:
+    """The (H, W, 3) BGR pictures as a video of their size."""
+    height, width = pictures[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
+    for picture in pictures:
+        writer.write(picture)
     writer.release()
+
+
+def grey(level: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:
+    """A (H, W, 3) BGR picture of one grey `level`, W x H = `size`."""
+    return np.full((size[1], size[0], 3), level, np.uint8)
 
 
 def test_natural_order_puts_2_before_10():
@@ -50,7 +55,10 @@ def test_folder_in_natural_order_with_range_and_stride(tmp_path):
 
 def test_video_streams_selected_frames(tmp_path):
     path = tmp_path / "clip.mp4"
-    write_video(path, 10)
+    reds = [grey(0) for _ in range(10)]
+    for i, picture in enumerate(reds):
+        picture[:, :, 2] = i * 10  # BGR: the red channel encodes the frame number
+    write_video(path, reds)
     source = open_frames(path, FrameRange(2, 8, 2))
     assert (source.kind, source.width, source.height) == ("video", 64, 48)
     assert source.fps == pytest.approx(25.0)
@@ -83,12 +91,9 @@ def test_phone_rotation_metadata_turns_the_frames_upright(tmp_path, degrees, cor
     """A portrait phone clip is stored as landscape frames marked "rotate 90": the estimate must see it upright,
     as Blender shows it, or everyone lies on their side and the camera's size is the wrong way round."""
     path = tmp_path / "phone.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (64, 48))
-    for _ in range(3):
-        image = np.zeros((48, 64, 3), np.uint8)
-        image[:16, :16, 2] = 255  # a red mark in the stored frame's top-left corner
-        writer.write(image)
-    writer.release()
+    marked = grey(0)
+    marked[:16, :16, 2] = 255  # a red mark in the stored frame's top-left corner
+    write_video(path, [marked] * 3)
     mark_rotated(path, degrees)
     source = open_frames(path)
     turned = degrees in (90, 270)
@@ -105,10 +110,7 @@ def test_a_video_counted_short_is_read_to_its_end(tmp_path):
     """An MPEG program stream's frame count is estimated from its duration: this one says 87 of its 90. Without
     an end, every frame is read and the source reports what it really holds; with one, the end is kept."""
     path = tmp_path / "clip.mpg"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"PIM1"), 25.0, (64, 48))
-    for i in range(90):
-        writer.write(np.full((48, 64, 3), i * 2, np.uint8))
-    writer.release()
+    write_video(path, [grey(i * 2) for i in range(90)], "PIM1")
     capture = cv2.VideoCapture(str(path))
     counted = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     capture.release()
@@ -125,10 +127,7 @@ def test_a_video_counted_short_is_read_to_its_end(tmp_path):
                                                 (".dv", "dvsd", (720, 576))])
 def test_camcorder_and_old_phone_videos_are_read(tmp_path, suffix, fourcc, size):
     path = tmp_path / f"take{suffix.upper()}"  # camcorders write upper-case names
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 25.0, size)
-    for i in range(12):
-        writer.write(np.full((size[1], size[0], 3), 20 * i, np.uint8))
-    writer.release()
+    write_video(path, [grey(20 * i, size) for i in range(12)], fourcc)
     source = open_frames(path)
     frames = list(source)
     assert (source.kind, source.width, source.height) == ("video", *size)
