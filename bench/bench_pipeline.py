@@ -76,7 +76,7 @@ def pipeline_run(estimator: CropEstimator, clip: Path, batch_size: int) -> tuple
     source = open_frames(clip)
     start = time.perf_counter()
     with TrackStore() as store:
-        people = DetectedPeople()
+        people = DetectedPeople.for_footage(source.fps)
         measures = PersonMeasures(crops=True, landmarks=False)
         frames_read, _ = estimate_people(estimator, source, people, measures, store, batch_size)
         geometry = Geometry(source.width, source.height, 1000.0)

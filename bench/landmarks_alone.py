@@ -32,8 +32,9 @@ def landmark_tracks(clip: Path) -> list[dict[str, np.ndarray]]:
     in the person's box are left out, and so are the tracks the job would drop (flickers, and repeats of
     another track's body, `duplicate_tracks`)."""
     measured: dict[int, dict[int, dict[str, np.ndarray]]] = defaultdict(dict)
-    people = DetectedPeople()
-    samples = person_samples(open_frames(clip), people, PersonMeasures(crops=False, landmarks=True))
+    source = open_frames(clip)
+    people = DetectedPeople.for_footage(source.fps)  # as the job
+    samples = person_samples(source, people, PersonMeasures(crops=False, landmarks=True))
     for index, track_id, _, sample, _ in samples:
         if sample is not None and np.isfinite(sample["landmarks_world"]).all():
             measured[track_id][index] = sample

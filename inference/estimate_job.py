@@ -295,7 +295,7 @@ def run_estimate(input_path: str | Path, output: str | Path, options: Mapping[st
     if bbox is not None:
         people: FixedBox | DetectedPeople = FixedBox(np.array(bbox.split(","), dtype=np.float64))
     elif chosen_options["detect"]:
-        people = DetectedPeople()
+        people = DetectedPeople.for_footage(source.fps)
     else:
         people = FixedBox(centred_box(source.width, source.height))
     if progress is not None:

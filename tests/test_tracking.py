@@ -268,22 +268,25 @@ class CountingDetector:
     """Stands in for the bundled detector: this frame's boxes of generated people, and how often it ran."""
 
     def __init__(self, people):
-        self.people, self.calls, self.frame, self.expected = people, 0, 0, {}
+        self.people, self.calls, self.frame, self.expected, self.scans = people, 0, 0, {}, []
 
     score_threshold = 0.35
 
     def detect(self, image, expected=None, scan=None, weak_threshold=None):
         self.calls += 1
         self.expected[self.frame] = expected
+        if scan:
+            self.scans.append(self.frame)
         found = [boxes[self.frame] for boxes in self.people if self.frame in boxes]
         return np.array(found, dtype=np.float32).reshape(-1, 5)
 
 
-def detected_people(people, frames):
-    """Run `DetectedPeople` with a counting stand-in detector -> (answers per frame, detector, people)."""
+def detected_people(people, frames, fps=None):
+    """Run `DetectedPeople` (for footage at `fps`) with a counting stand-in detector -> (answers per frame,
+    detector, people)."""
     from inference.people.boxes import DetectedPeople
 
-    tracked = DetectedPeople()
+    tracked = DetectedPeople() if fps is None else DetectedPeople.for_footage(fps)
     tracked.detector = CountingDetector(people)
     answers = {}
     for frame in frames:
@@ -304,6 +307,31 @@ def test_a_steady_walker_is_detected_on_one_frame_in_four_and_followed_in_betwee
         assert track_id == 0 and detected
         overlaps.append(box_iou(box[None], walker[frame][None, :4])[0, 0])
     # On the walker all along (detecting every frame: mean 0.95, least 0.91 with this jitter).
+    assert np.mean(overlaps) > 0.88 and np.min(overlaps) > 0.75
+    assert tracked.chosen_tracks("all") == [0]
+
+
+def test_zoomed_scans_keep_their_duration_on_faster_footage_and_their_frame_count_on_slower():
+    from inference.people.boxes import DETECT_EVERY, DetectedPeople
+
+    def cadence(fps):
+        people = DetectedPeople.for_footage(fps)
+        return people.detect_every, people.scan_every
+
+    assert cadence(30) == cadence(None) == (DETECT_EVERY, 32)
+    assert cadence(60) == (DETECT_EVERY, 64) and cadence(50) == (DETECT_EVERY, 53)
+    assert cadence(24) == cadence(25) == (DETECT_EVERY, 32)
+    assert cadence(90000) == (DETECT_EVERY, 128)  # a rate no camera films at counts as 120 fps
+
+
+def test_a_walker_filmed_at_60_fps_gets_as_many_zoomed_scans_as_at_30_fps():
+    # The same walk over the same four seconds: 120 frames at 30 fps, 240 at 60 fps (half the motion per frame).
+    at_30 = person(range(120), x0=100, vx=2, jitter=0.01)
+    at_60 = person(range(240), x0=100, vx=1, jitter=0.01)
+    _, detector_30, _ = detected_people([at_30], range(120), fps=30)
+    answers, detector_60, tracked = detected_people([at_60], range(240), fps=60)
+    assert detector_30.scans == [0, 32, 64, 96] and detector_60.scans == [0, 64, 128, 192]
+    overlaps = [box_iou(found[0][1][None], at_60[frame][None, :4])[0, 0] for frame, found in answers.items()]
     assert np.mean(overlaps) > 0.88 and np.min(overlaps) > 0.75
     assert tracked.chosen_tracks("all") == [0]
 

@@ -68,22 +68,43 @@ distant people beside people it already finds are found within about a second; o
 for closely where they are expected. Counted in frames, not detections, so a stretch where the detector runs
 on every frame (a newcomer, a fast mover) does not scan more often: a scan costs about five first passes."""
 
+SCAN_FPS = 30.0
+"""The frame rate `SCAN_EVERY_FRAMES` was chosen at (the quality and speed clips are 30 fps). Faster footage keeps
+its duration rather than its frame count (`DetectedPeople.for_footage`): at 60 fps a scan every 64 frames, still
+about a second, at half the cost per second of footage (bench/README.md has the figures). `DETECT_EVERY` stays
+in frames: the tracker's motion filter learns its velocity from detections a frame apart when a track starts, so
+following over eight 60 fps frames drifted further than over four 30 fps ones (tried on the stand-in walker of
+`tests/test_tracking.py`: mean box overlap 0.93 -> 0.87, least 0.81 -> 0.70). Slower footage keeps the frame
+count."""
+MAX_SCAN_FPS = 120.0
+"""A frame rate above this counts as this: a container that reports a rate far above the pictures' own (it
+happens with variable-frame-rate files) must not space the scans out by many seconds."""
+
 
 class DetectedPeople:
     """Bundled person detector + online tracker; the chosen tracks are decided when the clip has passed."""
 
     margin = DETECTION_MARGIN
 
-    def __init__(self, detect_every: int = DETECT_EVERY) -> None:
+    def __init__(self, detect_every: int = DETECT_EVERY, scan_every: int = SCAN_EVERY_FRAMES) -> None:
         from .detector import PersonDetector
         from .tracking import OnlineTracker
 
         self.detector = PersonDetector.load()
         self.tracker = OnlineTracker()
-        self.detect_every = detect_every
+        self.detect_every = detect_every  # in frames given to `boxes`
+        self.scan_every = scan_every  # in source frames
         self._followed_frames = 0  # frames followed since the last detection
         self._detected_frames = 0  # frames the detector ran on
         self._scanned_frame: int | None = None  # frame of the last zoomed scan
+
+    @classmethod
+    def for_footage(cls, fps: float | None) -> DetectedPeople:
+        """The detector and tracker for footage at `fps` (None: unknown, taken as `SCAN_FPS`): zoomed scans as
+        often in time as at `SCAN_FPS`, never more often in frames than `SCAN_EVERY_FRAMES` (`SCAN_FPS` says
+        why)."""
+        speed = min(fps or SCAN_FPS, MAX_SCAN_FPS) / SCAN_FPS
+        return cls(scan_every=max(SCAN_EVERY_FRAMES, round(SCAN_EVERY_FRAMES * speed)))
 
     def boxes(self, frame_index: int, image: np.ndarray) -> list[tuple[int, np.ndarray, bool]]:
         if self._followed_frames + 1 < self.detect_every:
@@ -93,7 +114,7 @@ class DetectedPeople:
                 lost = self.tracker.coasting(frame_index, COAST_FRAMES)
                 return [(i, box, True) for i, box in followed] + [(i, box, False) for i, box in lost]
         self._followed_frames = 0
-        scan = self._scanned_frame is None or frame_index - self._scanned_frame >= SCAN_EVERY_FRAMES
+        scan = self._scanned_frame is None or frame_index - self._scanned_frame >= self.scan_every
         if scan:
             self._scanned_frame = frame_index
         self._detected_frames += 1
