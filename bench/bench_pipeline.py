@@ -9,7 +9,10 @@ most 15 % to the network's time. On a GPU (`--device cuda`) the same two figures
 detection, cropping) becomes the limit: the pipeline's frames/s against the network's alone.
 
     python bench/bench_pipeline.py [--frames 48] [--threads 2] [--batch-size 8] [--precision fp32|bf16|fp16]
-                                   [--device cpu|cuda] [--sizes 640x480,1920x1080] [--repeat 2]
+                                   [--device cpu|cuda] [--sizes 640x480,1920x1080] [--repeat 2] [--fps 30]
+
+`--fps 60` writes the clips at 60 frames a second (the same drift over the same number of frames), as a phone
+films: the pipeline's people-finding keeps its cadence in time there (`DetectedPeople.for_footage`).
 """
 from __future__ import annotations
 
@@ -43,14 +46,14 @@ from weight_rule import REFERENCE, rule_state_dict  # noqa: E402
 PERSON = ROOT / "assets" / "samples" / "astronaut.jpg"
 
 
-def write_clip(path: Path, width: int, height: int, frames: int) -> None:
+def write_clip(path: Path, width: int, height: int, frames: int, fps: float = 30.0) -> None:
     """A person (the sample photo, scaled to 60 % of the frame height) drifting over a textured background."""
     person = cv2.imread(str(PERSON))
     side = int(0.6 * height)
     person = cv2.resize(person, (side, side), interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(0)
     background = cv2.GaussianBlur(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), (0, 0), 8)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
     for i in range(frames):
         frame = background.copy()
         x = int((width - side) * (0.2 + 0.6 * i / max(frames - 1, 1)))
@@ -107,6 +110,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated WIDTHxHEIGHT clip sizes")
     parser.add_argument("--repeat", type=int, default=2, help="rounds of both, in turn; the best of each counts")
+    parser.add_argument("--fps", type=float, default=30.0, help="frame rate the clips are written at")
     args = parser.parse_args()
     if args.precision == "fp16" and args.device == "cpu":
         parser.error("fp16 is for GPUs; on the CPU use bf16 (or fp32)")
@@ -117,13 +121,13 @@ def main() -> None:
     body = SMPLBody(read_smpl_model(REFERENCE / "synthetic_SMPL_NEUTRAL.pkl")).to(device).eval()
     estimator = CropEstimator("pare_hrnet32", prepare_for_inference(network.to(device)), body, device,
                               args.precision)
-    print(f"HRNet-W32 PARE pipeline, {args.frames} frames, batch {args.batch_size}, {args.precision}, "
-          f"{args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"HRNet-W32 PARE pipeline, {args.frames} frames at {args.fps:g} fps, batch {args.batch_size}, "
+          f"{args.precision}, {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print(f"{'size':>10} {'people/frame':>12} {'network fps':>11} {'pipeline fps':>12} {'overhead':>9}")
     with tempfile.TemporaryDirectory() as folder:
         for width, height in map(frame_size, args.sizes.split(",")):
             clip = Path(folder) / f"clip_{width}.avi"
-            write_clip(clip, width, height, args.frames)
+            write_clip(clip, width, height, args.frames, args.fps)
             estimator.run(np.zeros((args.batch_size, 224, 224, 3), np.uint8))  # warm-up
             pipeline, alone = float("inf"), float("inf")
             for _ in range(args.repeat):  # in turn, so that a busy spell of a shared machine hits both alike
