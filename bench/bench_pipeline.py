@@ -12,7 +12,8 @@ detection, cropping) becomes the limit: the pipeline's frames/s against the netw
                                    [--device cpu|cuda] [--sizes 640x480,1920x1080] [--repeat 2] [--fps 30]
 
 `--fps 60` writes the clips at 60 frames a second (the same drift over the same number of frames), as a phone
-films: the pipeline's people-finding keeps its cadence in time there (`DetectedPeople.for_footage`).
+films: the detector's zoomed scan for small people then keeps its duration, not its frame count
+(`DetectedPeople.for_footage`).
 """
 from __future__ import annotations
 

@@ -282,11 +282,11 @@ class CountingDetector:
 
 
 def detected_people(people, frames, fps=None):
-    """Run `DetectedPeople` (for footage at `fps`) with a counting stand-in detector -> (answers per frame,
-    detector, people)."""
+    """Run `DetectedPeople` (for footage at `fps`, None: unknown) with a counting stand-in detector -> (answers per
+    frame, detector, people)."""
     from inference.people.boxes import DetectedPeople
 
-    tracked = DetectedPeople() if fps is None else DetectedPeople.for_footage(fps)
+    tracked = DetectedPeople.for_footage(fps)
     tracked.detector = CountingDetector(people)
     answers = {}
     for frame in frames:
