@@ -87,7 +87,7 @@ class CropEstimator:
 
     def run(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         """crops (N,224,224,3) uint8 RGB -> the arrays of `run_tensors`, as numpy on the CPU."""
-        images = torch.from_numpy(normalize_crops(crops)).to(self.device)
+        images = normalize_crops(crops).to(self.device)
         return {key: value.cpu().numpy() for key, value in self.run_tensors(images).items()}
 
     @torch.inference_mode()

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from inference.camera import crop_cam_to_camera_translation, default_focal_length, project_points
 from inference.crop import crop_affine, crop_person, normalize_crops, square_box
@@ -58,9 +59,11 @@ def test_crop_of_an_identity_box_reproduces_the_image():
 
 def test_normalize_crops_matches_golden(golden):
     """Bit-identical on the golden crops; on our own crops within 1e-6 wherever the crop pixel is identical."""
-    assert np.array_equal(normalize_crops(golden["crop_uint8_rgb"]), golden["net_input"])
+    golden_input = normalize_crops(golden["crop_uint8_rgb"])
+    assert golden_input.is_contiguous(memory_format=torch.channels_last)  # the layout the networks run in
+    assert np.array_equal(golden_input.numpy(), golden["net_input"])
     ours = np.stack([crop_person(golden["image_uint8_rgb"], box) for box in golden["bboxes_cxcywh"]])
-    net_input = normalize_crops(ours)
+    net_input = normalize_crops(ours).numpy()
     assert net_input.dtype == np.float32 and net_input.shape == (3, 3, 224, 224)
     same_pixel = (ours == golden["crop_uint8_rgb"]).transpose(0, 3, 1, 2)
     assert np.abs(net_input - golden["net_input"])[same_pixel].max() <= 1e-6

@@ -10,6 +10,7 @@ import torch
 from contract.errors import UserError
 from inference.image_io import read_image_rgb
 from inference.people.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, PersonDetector
+from inference.people import nanodet
 from inference.people.graph_program import GraphProgram
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
@@ -131,6 +132,31 @@ def test_converted_network_reproduces_the_published_graph():
         np.testing.assert_allclose(out[0, 100, :4].numpy(), entries, atol=1e-4)
         assert abs(float(out.max()) - maximum) < 1e-4
 
+
+
+@pytest.mark.parametrize("height,width,long_side", [(1080, 1920, 416), (1080, 1920, 1440), (517, 301, 200), (5, 9, 32)])
+def test_network_input_is_the_image_in_bgr_on_black_normalised_in_float32(height, width, long_side):
+    """The same floats as the published pipeline's arithmetic: a float canvas, BGR pixels, minus mean, over std."""
+    image = np.random.default_rng(height).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    tensor, scale, (left, top) = nanodet.network_input(image, long_side)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    canvas = np.zeros((tensor.shape[2], tensor.shape[3], 3), np.float32)
+    canvas[top:top + new_h, left:left + new_w] = cv2.resize(image, (new_w, new_h))[:, :, ::-1]
+    expected = (canvas - np.float32(nanodet.MEAN_BGR)) / np.float32(nanodet.STD_BGR)
+    assert tensor.shape[2] % 32 == 0 and tensor.shape[3] % 32 == 0 and max(new_w, new_h) == long_side
+    assert tensor.is_contiguous(memory_format=torch.channels_last)
+    assert np.array_equal(tensor[0].permute(1, 2, 0).numpy(), expected)
+
+
+def test_a_bf16_program_computes_what_autocast_computes_on_its_float32_weights():
+    """Its weights are cast once when loaded, not on every call: the same arithmetic, the same outputs."""
+    noise = torch.from_numpy(np.random.RandomState(1).standard_normal((1, 3, 64, 96)).astype(np.float32))
+    program = GraphProgram.load(MODEL_PATH, bf16=True)
+    assert all(value.dtype == torch.bfloat16 for value in program.params.values())
+    float32 = GraphProgram.load(MODEL_PATH)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = [out.float() for out in float32._run(noise)]
+    assert all(torch.equal(out, ref) for out, ref in zip(program(noise), expected))
 
 # Small people (docs/detection.md, "Small people"): the stand-in body rendered in bench/quality_data/walk.mp4,
 # cut out with its mask and pasted into a plain 1920x1080 frame.
