@@ -22,7 +22,7 @@ from contract.errors import UserError
 from contract.file_checks import output_file
 from .crop_estimator import CropEstimator, pick_device
 from .captured_landmarks import taken_landmarks
-from .landmarks_again import landmarks_again, retries_of, with_found_again
+from .landmarks_again import boxes_round_another, landmarks_again, retries_of, with_found_again
 from .duplicate_tracks import mirror_order, repeated_tracks
 from .finalize import (FIT_SMOOTHING, Geometry, RawTrack, ground_tracks, landmark_track, pare_track,
                        track_report, trim_after_last_detection, with_consistent_sides, without_landmarks)
@@ -167,11 +167,12 @@ def finish_tracks(estimator: CropEstimator, store: TrackStore, chosen: list[int]
     """The chosen tracks as result tracks (a landmark track never seen by the landmark model is left out);
     returns the tracks, their ids, the refinement figures per refined track, and each track's quality report.
     With the `source` (and the margin its crop boxes were drawn with), landmarks that went onto another person
-    are looked for again in those frames with that person painted out (`landmarks_again`)."""
+    are looked for again in those frames with that person painted out (`landmarks_again`), and a track that is
+    only a second box round another's person is left out (`boxes_round_another`)."""
     tracks, ids, figures, reports = [], [], [], []
     taken = landmarks_taken(store, chosen)
-    again = landmarks_found_again(source, store, taken, margin) if source is not None else {}
-    for track_id in chosen:
+    again, round_another = landmarks_found_again(source, store, taken, margin) if source is not None else ({}, set())
+    for track_id in (t for t in chosen if t not in round_another):
         raw = raw_track(store, track_id)
         if track_id in taken:
             raw, track_taken = with_found_again(raw, store.frames(track_id), taken[track_id],
@@ -212,15 +213,16 @@ def landmarks_taken(store: TrackStore, chosen: list[int]) -> dict[int, np.ndarra
 
 
 def landmarks_found_again(source: FrameSource, store: TrackStore, taken: dict[int, np.ndarray], margin: float
-                          ) -> dict[int, dict[int, object]]:
+                          ) -> tuple[dict[int, dict[int, object]], set[int]]:
     """Per track, source frame -> landmarks found again where all of its landmarks had gone onto another
-    track's person (`landmarks_again`); a second look at those frames only."""
+    track's person (`landmarks_again`), a second look at those frames only; and the tracks that this look shows
+    to be a second box round another's person (`boxes_round_another`)."""
     mirror = mirror_order(BLAZEPOSE_LANDMARK_NAMES)
     retries = retries_of({t: store.frames(t) for t in taken}, {t: store.boxes(t) for t in taken},
                          {t: store.column(t, "landmarks_image") for t in taken},
                          {t: store.column(t, "landmarks_confidence") for t in taken}, taken, margin, mirror)
     if not retries:
-        return {}
+        return {}, set()
     from .keypoints.blazepose_landmarks import LandmarkModel
 
     found = landmarks_again(frames_at(source, {r.frame for r in retries}), retries, LandmarkModel.load(), mirror)
@@ -230,7 +232,11 @@ def landmarks_found_again(source: FrameSource, store: TrackStore, taken: dict[in
     for track in sorted({r.track for r in retries}):
         log.info("track %d: its landmarks found again in %d of the %d frame(s) they lay on another person, that "
                  "person painted out", track, len(again.get(track, {})), sum(r.track == track for r in retries))
-    return again
+    round_another = boxes_round_another(retries, found, {t: len(store.frames(t)) for t in taken})
+    if round_another:
+        log.info("left out track(s) %s: each is a second box round another track's person (its landmarks lay on "
+                 "that person, and with them painted out nobody was left in it)", sorted(round_another))
+    return again, round_another
 
 
 def without_repeats(tracks: list[PersonTrack], ids: list[int], figures: list[dict], reports: list[dict]

@@ -7,8 +7,8 @@ import numpy as np
 from inference.duplicate_tracks import mirror_order
 from inference.finalize import RawTrack
 from inference.fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES
-from inference.landmarks_again import (GREY, Retry, box_within, landmarks_again, painted_out, retries_of,
-                                       with_found_again)
+from inference.landmarks_again import (GREY, Retry, box_within, boxes_round_another, landmarks_again, painted_out,
+                                       retries_of, with_found_again)
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = mirror_order(BLAZEPOSE_LANDMARK_NAMES)
@@ -129,6 +129,20 @@ def test_found_landmarks_replace_the_taken_ones_on_the_raw_track():
     assert np.array_equal(new_taken[2], arm) and new_taken[1].all() and new_taken[3:].all() and taken[2].all()
     assert with_found_again(raw, np.arange(10, 11 + n), taken, {}) == (raw, taken)
 
+
+
+def test_a_box_round_another_person_with_nobody_left_in_it_is_a_second_box_round_them():
+    """Track 4's box holds hers in the frames its landmarks lay on her; painted out, she leaves nobody in it."""
+    round_her = np.array([50.0, 50.0, 400.0, 400.0])
+    frames_taken = (3, 4, 5, 6)
+    retries = [Retry(4, frame, round_her, HER_BOX, HER, np.ones(33)) for frame in frames_taken]
+    assert boxes_round_another(retries, {}, {4: 16}) == {4}
+    found_in_most = {(4, frame): "his landmarks" for frame in frames_taken[1:]}
+    assert boxes_round_another(retries, found_in_most, {4: 16}) == set()  # a person of his own
+    assert boxes_round_another(retries, {}, {4: 17}) == set()  # too few of his frames (4 < a quarter of 17)
+    behind_her = [Retry(4, frame, np.array([120.0, 150.0, 60.0, 150.0]), HER_BOX, HER, np.ones(33))
+                  for frame in frames_taken]
+    assert boxes_round_another(behind_her, {}, {4: 16}) == set()  # a box inside hers: someone further back
 
 def test_the_man_passing_in_front_of_the_woman_keeps_his_body(tmp_path):
     """Pose2Sim's two-person take, camera 3 (bench/multiview_data, BSD-3-Clause), every other frame: from frame
