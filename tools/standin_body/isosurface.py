@@ -75,7 +75,7 @@ def marching_tetrahedra(values: np.ndarray, origin: np.ndarray, spacing: float) 
     strides = np.array([ny * nz, nz, 1])
     corner_ids = (cubes[:, None, :] + _CORNER_OFFSETS[None]) @ strides  # (C, 8) flat grid indices
     flat_inside = inside.ravel()
-    keys, triangles = [], []
+    triangles = []
     for tet in _TETS:
         ids = corner_ids[:, tet]  # (C, 4)
         bits = flat_inside[ids]
