@@ -49,6 +49,7 @@ class Retry:
 
     track: int
     frame: int  # source frame index
+    other_track: int  # the track whose person the landmarks lay on
     own_box: np.ndarray  # (4,) x, y, w, h round the track's person
     other_box: np.ndarray  # (4,) round the other person
     other_landmarks: np.ndarray  # (L, 2) pixels, the other track's in this frame
@@ -100,11 +101,13 @@ def boxes_round_another(retries: list[Retry], found_again: dict[tuple[int, int],
     knees, a box over the whole frame holding the man and a poster's figure (scores 0.35-0.5, 52 frames), whose
     landmarks lay on the man in 20 frames and were found again in 3; its body, a worse fit of him, stood 15-30 %
     of his size off his own, a second rig on him. A person of their own is found again once the other is painted
-    out (the man above, 22 of 22), and a person further back has a box inside the nearer one's, not round it."""
+    out (the man above, 22 of 22), and a person further back has a box inside the nearer one's, not round it.
+    Two boxes round each other (one person boxed twice, each taking the other's landmarks at times) never both
+    go: a track is left out only while a track it took from stays, the shorter one first."""
     by_track: dict[int, list[Retry]] = {}
     for retry in retries:
         by_track.setdefault(retry.track, []).append(retry)
-    round_another = set()
+    candidates = []
     for track, rows in by_track.items():
         if len(rows) < ROUND_ANOTHER_SHARE * frame_counts[track]:
             continue
@@ -112,6 +115,10 @@ def boxes_round_another(retries: list[Retry], found_again: dict[tuple[int, int],
         held = paired_intersection(own, other) >= HOLD_SHARE * np.prod(other[:, 2:], axis=1)
         empty = np.array([(track, r.frame) not in found_again for r in rows])
         if np.mean(held & empty) > 0.5:
+            candidates.append(track)
+    round_another: set[int] = set()
+    for track in sorted(candidates, key=lambda t: (frame_counts[t], -t)):
+        if {r.other_track for r in by_track[track]} - round_another:
             round_another.add(track)
     return round_another
 
@@ -141,7 +148,7 @@ def retries_of(frames: dict[int, np.ndarray], boxes: dict[int, np.ndarray], land
                 theirs = (landmarks[other][other_rows[0]], confidence[other][other_rows[0]])
                 _, near = near_landmarks(landmarks[track][row], confidence[track][row], *theirs, mirror)
                 if near.sum() >= PART_LANDMARKS:
-                    found.append(Retry(track, int(frame), box_within(boxes[track][row], margin),
+                    found.append(Retry(track, int(frame), other, box_within(boxes[track][row], margin),
                                        box_within(boxes[other][other_rows[0]], margin), *theirs))
                     break
     return found

@@ -62,7 +62,7 @@ class FakeModel:
 
 
 def retry() -> Retry:
-    return Retry(track=3, frame=7, own_box=HIS_BOX, other_box=HER_BOX, other_landmarks=HER,
+    return Retry(track=3, frame=7, other_track=9, own_box=HIS_BOX, other_box=HER_BOX, other_landmarks=HER,
                  other_confidence=np.ones(33))
 
 
@@ -135,14 +135,16 @@ def test_a_box_round_another_person_with_nobody_left_in_it_is_a_second_box_round
     """Track 4's box holds hers in the frames its landmarks lay on her; painted out, she leaves nobody in it."""
     round_her = np.array([50.0, 50.0, 400.0, 400.0])
     frames_taken = (3, 4, 5, 6)
-    retries = [Retry(4, frame, round_her, HER_BOX, HER, np.ones(33)) for frame in frames_taken]
+    retries = [Retry(4, frame, 9, round_her, HER_BOX, HER, np.ones(33)) for frame in frames_taken]
     assert boxes_round_another(retries, {}, {4: 16}) == {4}
     found_in_most = {(4, frame): "his landmarks" for frame in frames_taken[1:]}
     assert boxes_round_another(retries, found_in_most, {4: 16}) == set()  # a person of his own
     assert boxes_round_another(retries, {}, {4: 17}) == set()  # too few of his frames (4 < a quarter of 17)
-    behind_her = [Retry(4, frame, np.array([120.0, 150.0, 60.0, 150.0]), HER_BOX, HER, np.ones(33))
+    behind_her = [Retry(4, frame, 9, np.array([120.0, 150.0, 60.0, 150.0]), HER_BOX, HER, np.ones(33))
                   for frame in frames_taken]
     assert boxes_round_another(behind_her, {}, {4: 16}) == set()  # a box inside hers: someone further back
+    her_round_his = [Retry(9, frame, 4, round_her, HER_BOX, HIM, np.ones(33)) for frame in (8, 9, 10, 11, 12)]
+    assert boxes_round_another(retries + her_round_his, {}, {4: 16, 9: 20}) == {4}  # one person boxed twice: one goes
 
 def test_the_man_passing_in_front_of_the_woman_keeps_his_body(tmp_path):
     """Pose2Sim's two-person take, camera 3 (bench/multiview_data, BSD-3-Clause), every other frame: from frame
