@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from .captured_landmarks import PART_LANDMARKS, near_landmarks
+from .duplicate_tracks import INSIDE_SHARE
 from .finalize import RawTrack
 from .people.tracking import paired_intersection
 
@@ -32,7 +33,6 @@ GREY = 128
 #: onto the woman while he passed in front of her, has 22 such frames of 100 (his box holding hers in 21), and is
 #: found again in all of them; the box round the whole frame below, 20 of 52.
 ROUND_ANOTHER_SHARE = 0.25
-HOLD_SHARE = 0.9  # share of the other person's box inside a track's box for the track's box to hold it
 
 
 class LandmarkFinder(Protocol):
@@ -112,7 +112,7 @@ def boxes_round_another(retries: list[Retry], found_again: dict[tuple[int, int],
         if len(rows) < ROUND_ANOTHER_SHARE * frame_counts[track]:
             continue
         own, other = np.array([r.own_box for r in rows]), np.array([r.other_box for r in rows])
-        held = paired_intersection(own, other) >= HOLD_SHARE * np.prod(other[:, 2:], axis=1)
+        held = paired_intersection(own, other) >= INSIDE_SHARE * np.prod(other[:, 2:], axis=1)  # theirs inside
         empty = np.array([(track, r.frame) not in found_again for r in rows])
         if np.mean(held & empty) > 0.5:
             candidates.append(track)

@@ -133,7 +133,6 @@ def test_converted_network_reproduces_the_published_graph():
         assert abs(float(out.max()) - maximum) < 1e-4
 
 
-
 @pytest.mark.parametrize("height,width,long_side", [(1080, 1920, 416), (1080, 1920, 1440), (517, 301, 200), (5, 9, 32)])
 def test_network_input_is_the_image_in_bgr_on_black_normalised_in_float32(height, width, long_side):
     """The same floats as the published pipeline's arithmetic: a float canvas, BGR pixels, minus mean, over std."""
@@ -157,6 +156,7 @@ def test_a_bf16_program_computes_what_autocast_computes_on_its_float32_weights()
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         expected = [out.float() for out in float32._run(noise)]
     assert all(torch.equal(out, ref) for out, ref in zip(program(noise), expected))
+
 
 # Small people (docs/detection.md, "Small people"): the stand-in body rendered in bench/quality_data/walk.mp4,
 # cut out with its mask and pasted into a plain 1920x1080 frame.

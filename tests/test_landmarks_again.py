@@ -130,7 +130,6 @@ def test_found_landmarks_replace_the_taken_ones_on_the_raw_track():
     assert with_found_again(raw, np.arange(10, 11 + n), taken, {}) == (raw, taken)
 
 
-
 def test_a_box_round_another_person_with_nobody_left_in_it_is_a_second_box_round_them():
     """Track 4's box holds hers in the frames its landmarks lay on her; painted out, she leaves nobody in it."""
     round_her = np.array([50.0, 50.0, 400.0, 400.0])
@@ -145,6 +144,7 @@ def test_a_box_round_another_person_with_nobody_left_in_it_is_a_second_box_round
     assert boxes_round_another(behind_her, {}, {4: 16}) == set()  # a box inside hers: someone further back
     her_round_his = [Retry(9, frame, 4, round_her, HER_BOX, HIM, np.ones(33)) for frame in (8, 9, 10, 11, 12)]
     assert boxes_round_another(retries + her_round_his, {}, {4: 16, 9: 20}) == {4}  # one person boxed twice: one goes
+
 
 def test_the_man_passing_in_front_of_the_woman_keeps_his_body(tmp_path):
     """Pose2Sim's two-person take, camera 3 (bench/multiview_data, BSD-3-Clause), every other frame: from frame
