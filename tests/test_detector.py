@@ -9,7 +9,8 @@ import torch
 
 from contract.errors import UserError
 from inference.image_io import read_image_rgb
-from inference.people.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, PersonDetector
+from inference.people import detector as detector_module
+from inference.people.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, PersonDetector, unturned
 from inference.people import nanodet
 from inference.people.graph_program import GraphProgram
 
@@ -252,7 +253,7 @@ def test_no_second_pass_on_frames_near_the_network_size():
     detector, program = counting_detector()
     image = read_image_rgb(SAMPLES / "ascent.png")
     detector.detect(image, scan=True, expected=np.array([[10.0, 10.0, 20.0, 40.0]]))
-    assert program.shapes == [(416, 416)]
+    assert program.shapes == [(416, 416)] * 4, "the first pass and the three turned ones, no zoomed pass"
 
 
 def test_expected_boxes_must_be_rows_of_four_numbers(detector):
@@ -298,3 +299,58 @@ def test_weak_boxes_come_after_the_sure_ones_which_stay_as_they_were():
     with_weak = detector.detect(photo, weak_threshold=0.1)
     np.testing.assert_array_equal(with_weak[:len(sure)], sure)
     assert (with_weak[len(sure):, 4] < detector.score_threshold).all()
+
+
+# Turned people (docs/detection.md, "Turned people"): the walker pasted upright, then the whole picture turned.
+def lying_walker(walker, height: int, turns: int, x: int, y: int) -> tuple[np.ndarray, list]:
+    """A 360x640 picture of the walker (`height` px tall) turned `turns` quarter turns clockwise from a 640x360
+    upright one where their box's top-left is (x, y); the picture and their box in it."""
+    upright = np.full((640, 360, 3), GREY, np.uint8)
+    bx, by, bw, bh = paste_person(upright, walker, height, x, y)
+    lying = [640 - by - bh, bx, bh, bw] if turns == 1 else [by, 360 - bx - bw, bh, bw]
+    return np.ascontiguousarray(np.rot90(upright, -turns)), lying
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_boxes_found_in_a_turned_picture_are_mapped_back_to_the_picture(turns):
+    mask = np.zeros((30, 50), bool)
+    mask[4:24, 7:19] = True
+    ys, xs = np.nonzero(np.rot90(mask, -turns))
+    found = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]])  # corners x1, y1, x2, y2
+    np.testing.assert_array_equal(unturned(found, turns, np.rot90(mask, -turns).shape), [[7, 4, 19, 24]])
+
+
+@pytest.mark.parametrize("turns", [1, 3])
+def test_a_person_lying_on_their_side_is_found_in_the_picture_turned_upright(walker, turns):
+    frame, lying = lying_walker(walker, 250, turns, 60, 200)
+    detector, _ = counting_detector()
+    assert len(detector.detect(frame, scan=False)) == 0, "the first pass knows upright people only"
+    boxes = detector.detect(frame, scan=True)
+    check_contract(boxes, frame)
+    assert len(boxes) == 1 and iou(boxes[0], lying) >= 0.8, boxes
+
+
+def test_a_tracked_person_lying_down_is_looked_for_turned_around_their_expected_box(walker):
+    frame, lying = lying_walker(walker, 250, 1, 60, 200)
+    detector, program = counting_detector(min_people=0)  # no scan for want of people: windows only
+    guess = np.array([[lying[0] + 8, lying[1] - 6, lying[2], lying[3]]])
+    boxes = detector.detect(frame, expected=guess)
+    assert program.shapes == [(256, 416), (416, 320), (416, 320)], "the first pass, then a quarter turn each way"
+    assert len(boxes) == 1 and iou(boxes[0], lying) >= 0.8, boxes
+    program.shapes.clear()
+    detector.detect(frame, expected=np.array([[lying[0], lying[1], lying[3], lying[2]]]))
+    assert program.shapes == [(256, 416)], "an expected box standing upright gets no turned look"
+
+
+def test_the_turned_passes_add_no_box_beside_upright_people(detector, monkeypatch):
+    """Turned, an upright person's box can take in what stands beside them (a frame of the sample clip); a
+    turned box only counts where no upright one is."""
+    from inference.frames import FrameRange, open_frames
+
+    (_, clip_frame), = open_frames(SAMPLES / "park_jumping_walking.mp4", FrameRange(8, 9))
+    pictures = [read_image_rgb(SAMPLES / name) for name in ("astronaut.jpg", "cameraman.png", "ascent.png")]
+    pictures.append(clip_frame)
+    turned = [detector.detect(picture, scan=True) for picture in pictures]
+    monkeypatch.setattr(detector_module, "TURNS", ())
+    for picture, boxes in zip(pictures, turned):
+        np.testing.assert_array_equal(boxes, detector.detect(picture, scan=True))

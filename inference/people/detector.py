@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..image_io import check_rgb_image
 from ..people import nanodet, tiles
@@ -35,6 +36,18 @@ DEFAULT_SECOND_THRESHOLD = 0.4
 DEFAULT_MIN_PEOPLE = 1
 #: A frame is large enough for a second pass when its longer side is at least this many network inputs.
 LARGE_FRAME = 2
+#: Quarter turns (clockwise) of the picture the detector also looks at, for people lying down, upside down or
+#: filmed sideways: trained on upright people, it misses most of them as they are (a walker turned 90 degrees:
+#: no box in any frame), and finds them turned upright.
+TURNS = (1, 2, 3)
+#: The turns that stand a person lying on their side upright, and the least width / height of such a box: the
+#: tracker's missed people get these turned looks only where their boxes are wider than tall (an upright person
+#: whom something hides, the usual miss, costs nothing more; 1.25 lost a jumper filmed sideways, arms and legs
+#: spread, for ten frames).
+SIDEWAYS_TURNS = (1, 3)
+LYING_ASPECT = 1.0
+#: Person score from which a box of a turned picture is reported (docs/detection.md, "Turned people").
+DEFAULT_TURNED_THRESHOLD = 0.5
 #: Least side in network pixels of a second-pass window around an expected person. A window is sized to its
 #: person (`tiles.window_around`), not a whole network input: a 75 px person of a 1080p frame costs a 192 px
 #: square input, a fifth of a 416 one; this leaves a few of the network's coarsest (32 px) cells around them.
@@ -55,6 +68,7 @@ class PersonDetector:
         self.second_size = second_size
         self.second_threshold = max(second_threshold, score_threshold)
         self.min_people = min_people
+        self.turned_threshold = max(DEFAULT_TURNED_THRESHOLD, score_threshold)
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
@@ -77,7 +91,10 @@ class PersonDetector:
         (docs/detection.md, "Small people"): over the whole frame when `scan` is True, or when `scan` is None
         and the first pass found fewer than `min_people`; otherwise only around the `expected` people ((M, 4+)
         [x, y, w, h] boxes, e.g. a tracker's predictions) that the first pass did not return. `scan=False`
-        and no `expected` give the first pass alone. `weak_threshold` (below `score_threshold`) adds the first
+        and no `expected` give the first pass alone. The same calls look at the picture turned a quarter, a half
+        and three quarters (`_turned`: people lying down or upside down; docs/detection.md, "Turned people"), on
+        the whole frame when it is scanned or nobody was found nor expected, and around expected people lying on
+        their side whom every other pass missed. `weak_threshold` (below `score_threshold`) adds the first
         pass's boxes scoring from it up, after the others: too unsure to count as people, but a tracker may take
         one where it expects a person it already follows (`OnlineTracker.update`).
         """
@@ -91,8 +108,32 @@ class PersonDetector:
         candidates = self._pass(image_rgb, (0, 0, width, height), self.input_size / max(height, width), floor)
         sure = candidates[:, 4] >= self.score_threshold
         first, weak = candidates[sure], candidates[~sure]
-        found = self._zoomed(image_rgb, first, expected, scan)
+        found = self._turned(image_rgb, self._zoomed(image_rgb, first, expected, scan), expected, scan)
         return found if not len(weak) else np.concatenate([found, weak])
+
+    def _turned(self, image_rgb: np.ndarray, found: np.ndarray, expected: np.ndarray | None,
+                scan: bool | None) -> np.ndarray:
+        """`found`, with the boxes of the picture turned by each of `TURNS` merged in: over the whole frame at
+        the first pass's scale when `scan` is True, or is None and nobody was found nor expected; otherwise,
+        turned a quarter either way, around the expected people still missed whose boxes lie on their side (a
+        person lying down whom the tracker follows). A person the tracker expects upright is not looked for
+        turned over the whole frame when missed: a cartwheel's body found lying for a frame gave their track a
+        box twice their size for the frames after (the `turn` quality clip cut below the knees). A turned box
+        only adds a person where no upright box is (`tiles.apart_from`): turned, an upright person's box can
+        take in what stands beside them."""
+        height, width = image_rgb.shape[:2]
+        if scan or (scan is None and len(found) < self.min_people and (expected is None or not len(expected))):
+            windows = [((0, 0, width, height), self.input_size / max(height, width), TURNS)]
+        else:
+            lying = None if expected is None else expected[expected[:, 2] > LYING_ASPECT * expected[:, 3]]
+            scale = min(1.0, self.second_size / max(height, width))
+            windows = [(window, window_scale, SIDEWAYS_TURNS) for window, window_scale, _ in
+                       self._windows(found, lying, scale, (height, width))]
+        passes = [self._pass(image_rgb, window, scale, self.turned_threshold, turn)
+                  for window, scale, turns in windows for turn in turns]
+        if not passes:
+            return found
+        return tiles.merge_passes([found, tiles.apart_from(tiles.merge_passes(passes), found)])
 
     def _zoomed(self, image_rgb: np.ndarray, first: np.ndarray, expected: np.ndarray | None,
                 scan: bool | None) -> np.ndarray:
@@ -128,18 +169,21 @@ class PersonDetector:
         return windows
 
     def _pass(self, image_rgb: np.ndarray, window: tuple[int, int, int, int], scale: float,
-              threshold: float) -> np.ndarray:
-        """The network over `window` (x0, y0, x1, y1) of the image at `scale` -> (K, 5) NMSed image boxes
-        scoring at least `threshold`;
+              threshold: float, turn: int = 0) -> np.ndarray:
+        """The network over `window` (x0, y0, x1, y1) of the image at `scale`, turned `turn` quarter turns
+        clockwise -> (K, 5) NMSed image boxes scoring at least `threshold`;
         boxes cut by an inner edge of a window that is not the whole image are dropped."""
         x0, y0, x1, y1 = window
         crop = image_rgb[y0:y1, x0:x1]
         long_side = max(32, round(max(crop.shape[:2]) * scale))
         tensor, scale, (left, top) = nanodet.network_input(crop, long_side)
+        if turn:  # the network's input turned, not the frame: a fraction of the pixels to move
+            tensor = torch.rot90(tensor, -turn, dims=(2, 3)).contiguous(memory_format=torch.channels_last)
         outputs = self.program(tensor)
         boxes, scores = nanodet.person_candidates(outputs, tuple(tensor.shape[2:]), threshold)
         kept = nanodet.non_max_suppression(boxes, scores)
-        rows = to_image_boxes(boxes[kept].numpy(), scores[kept].numpy(), scale, (left, top), crop.shape[:2])
+        corners = unturned(boxes[kept].numpy(), turn, tuple(tensor.shape[2:]))
+        rows = to_image_boxes(corners, scores[kept].numpy(), scale, (left, top), crop.shape[:2])
         rows[:, :2] += np.array([x0, y0], np.float32)
         if (x1 - x0, y1 - y0) == (image_rgb.shape[1], image_rgb.shape[0]):
             return rows
@@ -155,3 +199,16 @@ def to_image_boxes(corners: np.ndarray, scores: np.ndarray, scale: float, offset
     sizes = corners[:, 2:] - corners[:, :2]
     rows = np.concatenate([corners[:, :2], sizes, scores[:, None]], axis=1).astype(np.float32)
     return rows[(sizes > 0).all(axis=1)]
+
+
+def unturned(corners: np.ndarray, turns: int, turned_hw: tuple[int, int]) -> np.ndarray:
+    """(K, 4) boxes x1, y1, x2, y2 found in a picture turned `turns` quarter turns clockwise, whose (height,
+    width) is `turned_hw` -> the same boxes in the picture as it was: each turn undone maps a point (u, v) of the
+    turned picture to (v, turned width - u), so a box's sides trade places."""
+    corners = np.asarray(corners, np.float32).copy()
+    height, width = turned_hw
+    for _ in range(turns % 4):
+        x1, y1, x2, y2 = (corners[:, i].copy() for i in range(4))
+        corners[:, 0], corners[:, 1], corners[:, 2], corners[:, 3] = y1, width - x2, y2, width - x1
+        height, width = width, height
+    return corners

@@ -8,14 +8,20 @@ is a box the body found in seems squeezed into (`roi.squeezed_into_box`).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..crop import crop_person
 from ..fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES, NUM_LANDMARKS
-from ..keypoints.roi import completed_box, squeezed_into_box, standing_box, torso_length
+from ..keypoints.roi import box_fit, completed_box, roi_from_box, squeezed_into_box, standing_box, torso_length
 from .landmark_regions import LandmarkRegions
 
 NOSE = BLAZEPOSE_LANDMARK_NAMES.index("nose")
+#: A body read upright that fills less than `FITS_BOX` of its person's box (`roi.box_fit`) is read again turned;
+#: a turned read replaces it when it fills the box by `TURN_MARGIN` more (docs/detection.md, "Turned people").
+FITS_BOX = 0.7
+TURN_MARGIN = 0.1
 LANDMARK_KEYS = ("landmarks_image", "landmarks_confidence", "landmarks_world")
 
 
@@ -64,6 +70,10 @@ class PersonMeasures:
         return found
 
     def _landmarks_in_box(self, image: np.ndarray, box_xywh: np.ndarray):
+        """The body read upright in the box (`_upright_in_box`), or turned where that fills the box poorly."""
+        return self._turned_if_better(image, box_xywh, self._upright_in_box(image, box_xywh))
+
+    def _upright_in_box(self, image: np.ndarray, box_xywh: np.ndarray):
         """From the box completed to a whole body when the frame's bottom edge cuts it off (`completed_box`),
         and if the model sees nobody there, from the box as it is: a box drawn to the edge may hold a whole,
         crouching or occluded person. Where the body found seems squeezed into part of the person
@@ -87,3 +97,20 @@ class PersonMeasures:
         nose_x, nose_y = again.image[NOSE]
         head_in_box = x <= nose_x <= x + w and y <= nose_y <= y + h
         return again if head_in_box and torso_length(again.image) > torso_length(found.image) else found
+
+    def _turned_if_better(self, image: np.ndarray, box_xywh: np.ndarray, found):
+        """`found` (landmarks or None), or, where it fills the person's box poorly (a person lying down or upside
+        down, read as an upright body), the body read in the box's region turned by a quarter, a half or three
+        quarters that fills the box best, by `TURN_MARGIN` more. Its region turned that way is where the
+        landmarks are followed next (`landmark_regions`)."""
+        hw = image.shape[:2]
+        fit = -1.0 if found is None else box_fit(found.image, box_xywh, hw)
+        if fit >= FITS_BOX:
+            return found
+        upright = roi_from_box(box_xywh)
+        best, best_fit = found, fit + TURN_MARGIN
+        for turn in (1, 2, 3):
+            again = self.landmark_model.landmarks_in_roi(image, replace(upright, rotation=turn * np.pi / 2))
+            if again is not None and (again_fit := box_fit(again.image, box_xywh, hw)) > best_fit:
+                best, best_fit = again, again_fit
+        return best

@@ -42,6 +42,15 @@ def missed(expected: np.ndarray, found: np.ndarray) -> np.ndarray:
     return expected[overlap_matrix(expected, found)[0].max(axis=1) < MATCH_IOU]
 
 
+def apart_from(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """The rows of `boxes` (K, 5) that overlap no row of `others` (M, 4+) by `MATCH_IOU`, as IoU or as a share of
+    the smaller box."""
+    if len(boxes) == 0 or len(others) == 0:
+        return boxes
+    iou, inside = overlap_matrix(boxes, others)
+    return boxes[np.maximum(iou, inside).max(axis=1) < MATCH_IOU]
+
+
 def window_around(box: np.ndarray, input_side: float, least_side: float, image_hw: tuple[int, int]
                   ) -> tuple[int, int, int, int]:
     """A square window centred on `box`, kept inside the image (shifted, then cut to it when larger): `WINDOW_ROOM`
