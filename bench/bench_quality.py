@@ -183,6 +183,32 @@ def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
     return target, {**truth, "meta": meta, "mask": truth["mask"][:, :keep]}
 
 
+def turned_truth(truth: dict, degrees: int) -> dict:
+    """A clip's truth for the clip turned clockwise by `degrees` (a multiple of 90): each quarter maps a pixel
+    (u, v) to (height - v, u) and a camera-frame point (x, y, z) to (-y, x, z), the camera rolled about its
+    axis; the world, and so the body's motion in it, stays as it was."""
+    quarters = degrees // 90 % 4
+    roll = np.linalg.matrix_power(np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), quarters)
+    points, height, width = truth["joints_2d"].astype(np.float64), truth["meta"]["image_height"], \
+        truth["meta"]["image_width"]
+    for _ in range(quarters):
+        points = np.stack([height - points[..., 1], points[..., 0]], axis=-1)
+        height, width = width, height
+    meta = {**truth["meta"], "clip": f"{truth['meta']['clip']} turned {degrees}", "image_width": width,
+            "image_height": height}
+    return {**truth, "meta": meta, "joints_2d": points, "joints_camera": truth["joints_camera"] @ roll.T,
+            "mask": np.rot90(truth["mask"], -quarters, (1, 2)), "camera_rotation": roll @ truth["camera_rotation"],
+            "camera_translation": truth["camera_translation"] @ roll.T}
+
+
+def turned(clip: Path, truth: dict, degrees: int, scratch: Path) -> tuple[Path, dict]:
+    """The clip turned clockwise by `degrees` (people lying down or upside down, or footage filmed sideways
+    with no rotation mark) and its truth turned to match (`turned_truth`)."""
+    target = rewrite_clip(clip, scratch / f"{clip.stem}_turned{degrees}.avi",
+                          lambda frame: np.rot90(frame, -(degrees // 90)), codec="MJPG")
+    return target, turned_truth(truth, degrees)
+
+
 def run_estimate_command(clip: Path, output: Path, estimator: Estimator, extra: tuple[str, ...] = ()) -> float:
     """Run `python -m inference estimate` with the estimator's arguments (and `extra`) on the clip as a user
     would (no licensed file from the environment); the seconds it took. Raises with its message on failure."""
@@ -316,6 +342,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cut", action="store_true", help="adds each clip cut below the knees")
     parser.add_argument("--lens", default="", help="comma-separated factors: adds each clip run with its focal "
                                                     "length off by them (a lens other than the one assumed)")
+    parser.add_argument("--turn", default="", help="comma-separated degrees (90, 180, 270): adds each clip turned "
+                                                    "by them (people lying down, upside down, filmed sideways)")
     parser.add_argument("--landmarks-alone", action="store_true",
                         help="adds the landmark model's own limb points: what the keypoint fit is given")
     parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
@@ -331,6 +359,7 @@ def main(argv: list[str] | None = None) -> None:
             clip = path.with_name(path.name.replace("_truth.npz", ".mp4"))
             variants += [(clip, truth)] + ([cut_at_knees(clip, truth, Path(scratch))] if args.cut else [])
             variants += [(clip, with_lens_error(truth, float(factor))) for factor in args.lens.split(",") if factor]
+            variants += [turned(clip, truth, int(turn), Path(scratch)) for turn in args.turn.split(",") if turn]
         for estimator in estimators(args, Path(scratch)):
             for clip, truth in variants:
                 output = Path(scratch) / f"{clip.stem}.npz"

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "bench"))
-from bench_quality import evaluate, evaluate_landmarks, with_lens_error  # noqa: E402
+from bench_quality import DATA, evaluate, evaluate_landmarks, read_truth, turned_truth, with_lens_error  # noqa: E402
 from quality_metrics import (LIMB_JOINTS, absolute_mpjpe, acceleration_error, jitter,  # noqa: E402
                              joints_on_person, pa_mpjpe, root_aligned_mpjpe, to_world)
 
@@ -89,3 +89,21 @@ def test_a_lens_error_changes_what_the_estimate_is_told_not_the_truth():
     assert np.isclose(wrong["meta"]["assumed_focal_length_px"], 0.6 * 734.3)
     assert wrong["meta"]["focal_length_px"] == 734.3 and wrong["joints_world"] is truth["joints_world"]
     assert "assumed_focal_length_px" not in truth["meta"]  # the clip's own rows are untouched
+
+
+def test_a_turned_clip_has_its_truth_turned_with_it():
+    """Turned by quarters, the truth stays one camera's view of one world: its pixels are its camera-frame joints
+    projected about the turned picture's centre, and those are the world's joints seen by the turned camera."""
+    truth = read_truth(DATA / "walk_truth.npz")
+    focal = truth["meta"]["focal_length_px"]
+    for degrees in (90, 180, 270, 360):
+        turned = turned_truth(truth, degrees)
+        camera = turned["joints_camera"]
+        centre = np.array([turned["meta"]["image_width"], turned["meta"]["image_height"]]) / 2
+        np.testing.assert_allclose(turned["joints_2d"], focal * camera[..., :2] / camera[..., 2:] + centre,
+                                   atol=0.05)
+        seen = np.einsum("tij,tkj->tki", turned["camera_rotation"], truth["joints_world"])
+        np.testing.assert_allclose(seen + turned["camera_translation"][:, None], camera, atol=1e-4)
+        assert turned["mask"].shape[1:] == (turned["meta"]["image_height"], turned["meta"]["image_width"])
+    assert turned_truth(truth, 90)["meta"]["image_width"] == truth["meta"]["image_height"]
+    np.testing.assert_allclose(turned_truth(truth, 360)["joints_2d"], truth["joints_2d"], atol=1e-4)
