@@ -33,8 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_quality import (add_estimator_options, cut_below, estimators, markdown_table, read_bodies,  # noqa: E402
-                           rewrite_clip, run_estimate_command, write_readme)
+from bench_quality import (add_estimator_options, estimators, markdown_table, read_bodies,  # noqa: E402
+                           run_estimate_command, write_readme)
+from clip_variants import cut_below, rewrite_clip  # noqa: E402
 from multiview import Camera, read_qualisys, smoothed, triangulate  # noqa: E402
 from quality_metrics import LIMB_JOINT_NAMES, LIMB_JOINTS, MM, consecutive_runs, pa_mpjpe, to_world  # noqa: E402
 import two_people  # noqa: E402

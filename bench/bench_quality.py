@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
-from contract.skeleton import JOINT_NAMES  # noqa: E402
+from clip_variants import cut_at_knees, turned, with_lens_error  # noqa: E402
 from quality_metrics import (ALL_JOINTS, LIMB_JOINTS, absolute_mpjpe, acceleration_error,  # noqa: E402
                              in_picture, jitter, joints_on_person, pa_mpjpe, root_aligned_mpjpe, to_world)
 
@@ -146,67 +146,12 @@ def evaluate(bodies: list[dict[str, np.ndarray]], truth: dict) -> dict[str, floa
     return figures
 
 
-def rewrite_clip(clip: Path, target: Path, change: Callable[[np.ndarray], np.ndarray], codec: str = "mp4v") -> Path:
-    """The clip with `change` applied to every (BGR) frame, written to `target` at the clip's frame rate."""
-    import cv2
+class EstimateFailed(RuntimeError):
+    """The estimate command failed; `code` 2 is a user-facing error such as "Nobody was found"."""
 
-    capture = cv2.VideoCapture(str(clip))
-    writer = None
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        changed = np.ascontiguousarray(change(frame))
-        if writer is None:
-            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*codec), capture.get(cv2.CAP_PROP_FPS),
-                                     (changed.shape[1], changed.shape[0]))
-        writer.write(changed)
-    if writer is not None:
-        writer.release()
-    return target
-
-
-def cut_below(clip: Path, keep_rows: int, target: Path) -> Path:
-    """The clip with every row from `keep_rows` down cut off, written to `target` (mp4v, same frame rate)."""
-    return rewrite_clip(clip, target, lambda frame: frame[:keep_rows])
-
-
-def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
-    """The clip with the rows below its knees' median height cut off (shins and feet leave the picture in
-    about half the frames, as in close framing), and its truth cut to match (image height, masks). The
-    result's principal point is the cut frame's centre, a few degrees off the camera's: PA figures do not
-    mind; RA and abs ones carry that tilt."""
-    knees = [JOINT_NAMES.index("left_knee"), JOINT_NAMES.index("right_knee")]
-    keep = int(round(float(np.median(truth["joints_2d"][:, knees, 1]))))
-    target = cut_below(clip, keep, scratch / f"{clip.stem}_cut.mp4")
-    meta = {**truth["meta"], "clip": f"{truth['meta']['clip']} cut", "image_height": keep}
-    return target, {**truth, "meta": meta, "mask": truth["mask"][:, :keep]}
-
-
-def turned_truth(truth: dict, degrees: int) -> dict:
-    """A clip's truth for the clip turned clockwise by `degrees` (a multiple of 90): each quarter maps a pixel
-    (u, v) to (height - v, u) and a camera-frame point (x, y, z) to (-y, x, z), the camera rolled about its
-    axis; the world, and so the body's motion in it, stays as it was."""
-    quarters = degrees // 90 % 4
-    roll = np.linalg.matrix_power(np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), quarters)
-    points, height, width = truth["joints_2d"].astype(np.float64), truth["meta"]["image_height"], \
-        truth["meta"]["image_width"]
-    for _ in range(quarters):
-        points = np.stack([height - points[..., 1], points[..., 0]], axis=-1)
-        height, width = width, height
-    meta = {**truth["meta"], "clip": f"{truth['meta']['clip']} turned {degrees}", "image_width": width,
-            "image_height": height}
-    return {**truth, "meta": meta, "joints_2d": points, "joints_camera": truth["joints_camera"] @ roll.T,
-            "mask": np.rot90(truth["mask"], -quarters, (1, 2)), "camera_rotation": roll @ truth["camera_rotation"],
-            "camera_translation": truth["camera_translation"] @ roll.T}
-
-
-def turned(clip: Path, truth: dict, degrees: int, scratch: Path) -> tuple[Path, dict]:
-    """The clip turned clockwise by `degrees` (people lying down or upside down, or footage filmed sideways
-    with no rotation mark) and its truth turned to match (`turned_truth`)."""
-    target = rewrite_clip(clip, scratch / f"{clip.stem}_turned{degrees}.avi",
-                          lambda frame: np.rot90(frame, -(degrees // 90)), codec="MJPG")
-    return target, turned_truth(truth, degrees)
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def run_estimate_command(clip: Path, output: Path, estimator: Estimator, extra: tuple[str, ...] = ()) -> float:
@@ -219,7 +164,8 @@ def run_estimate_command(clip: Path, output: Path, estimator: Estimator, extra: 
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"{estimator.name} on {clip.name} failed ({done.returncode}): {done.stderr.strip()}")
+        raise EstimateFailed(done.returncode, f"{estimator.name} on {clip.name} failed ({done.returncode}): "
+                                              f"{done.stderr.strip()}")
     return time.perf_counter() - started
 
 
@@ -260,8 +206,9 @@ def readme_section(rows: list[tuple[str, str, dict[str, float]]], clips: list[di
                         f"`{meta['motion']}`)" for meta in clips)
     return f"""{HEADING}
 
-`python bench/bench_quality.py --cut --landmarks-alone --write-readme` (about a minute on two cores for the
-keypoint fit, as much again for `--cut` and for `--landmarks-alone`, three more with `--rule-weights`) runs
+`python bench/bench_quality.py --cut --landmarks-alone --turn 90,180,270 --write-readme` (about a minute on two
+cores for the keypoint fit, as much again for `--cut` and for `--landmarks-alone`, three more for `--turn` and
+three with `--rule-weights`) runs
 `python -m inference estimate` on each clip of `bench/quality_data/` (made by `tools/make_quality_clips.py`:
 the stand-in body in clothes performing real motion capture in a textured room, filmed by a known camera,
 every joint's 3D truth known; see `bench/quality_data/README.md`) with the clip's focal length, and compares
@@ -274,7 +221,9 @@ had; they have PA limbs and px limbs only (no pelvis, no placement in the world)
 and feet leave the picture in about half the frames, as in close framing (the result's principal point is
 then the cut frame's centre, a few degrees off the camera's: PA figures do not mind, RA and abs carry it).
 `<clip> lens xF` rows (`--lens 0.6,1.6`): the whole clip estimated with its focal length off by F, as footage
-whose lens is not the one assumed.
+whose lens is not the one assumed. `<clip> turned D` rows (`--turn 90,180,270`): the clip turned clockwise by D
+degrees, its truth turned with it (a camera rolled about its axis): the person lying on their side or upside
+down, or footage filmed sideways with no rotation mark.
 
 {listing}
 
@@ -305,14 +254,6 @@ def write_readme(section: str, heading: str = HEADING) -> None:
     following = text.find("\n## ", start + len(heading))
     rest = text[following + 1:] if following >= 0 else ""
     README.write_text(text[:start] + section + ("\n" + rest if rest else ""))
-
-
-def with_lens_error(truth: dict, factor: float) -> dict:
-    """The clip as if its lens were unknown: the estimate is given the focal length times `factor`, while the
-    truth keeps the real one (PA and px figures show what the pose loses, abs the misplaced depth)."""
-    meta = {**truth["meta"], "clip": f"{truth['meta']['clip']} lens x{factor:g}",
-            "assumed_focal_length_px": factor * truth["meta"]["focal_length_px"]}
-    return {**truth, "meta": meta}
 
 
 def estimators(args: argparse.Namespace, scratch: Path) -> list[Estimator]:
@@ -363,9 +304,15 @@ def main(argv: list[str] | None = None) -> None:
         for estimator in estimators(args, Path(scratch)):
             for clip, truth in variants:
                 output = Path(scratch) / f"{clip.stem}.npz"
-                seconds = estimate(clip, truth, estimator, output)
-                rows.append((estimator.name, truth["meta"]["clip"], {**evaluate(read_bodies(output), truth),
-                                                                     "s": seconds}))
+                started = time.perf_counter()
+                try:
+                    seconds = estimate(clip, truth, estimator, output)
+                    figures = {**evaluate(read_bodies(output), truth), "s": seconds}
+                except EstimateFailed as failed:  # "Nobody was found" is a figure too: no body, no coverage
+                    if failed.code != 2:
+                        raise
+                    figures = {"bodies": 0.0, "coverage": 0.0, "off-person": 0.0, "s": time.perf_counter() - started}
+                rows.append((estimator.name, truth["meta"]["clip"], figures))
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
         if args.landmarks_alone:
             from landmarks_alone import landmark_tracks

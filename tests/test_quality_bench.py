@@ -6,7 +6,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "bench"))
-from bench_quality import DATA, evaluate, evaluate_landmarks, read_truth, turned_truth, with_lens_error  # noqa: E402
+from bench_quality import DATA, evaluate, evaluate_landmarks, read_truth  # noqa: E402
+from clip_variants import turned_truth, with_lens_error  # noqa: E402
 from quality_metrics import (LIMB_JOINTS, absolute_mpjpe, acceleration_error, jitter,  # noqa: E402
                              joints_on_person, pa_mpjpe, root_aligned_mpjpe, to_world)
 

@@ -46,6 +46,9 @@ TURNS = (1, 2, 3)
 #: spread, for ten frames).
 SIDEWAYS_TURNS = (1, 3)
 LYING_ASPECT = 1.0
+#: ... and the turn a missed person with an upright box gets: upside down (a handstand, a walker turned over), the
+#: upright passes miss them as well, and a scan alone (about a second apart) cannot keep their track alive.
+HALF_TURN = (2,)
 #: Person score from which a box of a turned picture is reported (docs/detection.md, "Turned people").
 DEFAULT_TURNED_THRESHOLD = 0.5
 #: Least side in network pixels of a second-pass window around an expected person. A window is sized to its
@@ -93,10 +96,11 @@ class PersonDetector:
         [x, y, w, h] boxes, e.g. a tracker's predictions) that the first pass did not return. `scan=False`
         and no `expected` give the first pass alone. The same calls look at the picture turned a quarter, a half
         and three quarters (`_turned`: people lying down or upside down; docs/detection.md, "Turned people"), on
-        the whole frame when it is scanned or nobody was found nor expected, and around expected people lying on
-        their side whom every other pass missed. `weak_threshold` (below `score_threshold`) adds the first
-        pass's boxes scoring from it up, after the others: too unsure to count as people, but a tracker may take
-        one where it expects a person it already follows (`OnlineTracker.update`).
+        the whole frame when it is scanned or nobody was found nor expected, and around expected people whom
+        every other pass missed (a quarter either way where their box lies on its side, else a half).
+        `weak_threshold` (below `score_threshold`) adds the first pass's boxes scoring from it up, after the
+        others: too unsure to count as people, but a tracker may take one where it expects a person it already
+        follows (`OnlineTracker.update`).
         """
         check_rgb_image(image_rgb)
         if expected is not None:
@@ -114,9 +118,10 @@ class PersonDetector:
     def _turned(self, image_rgb: np.ndarray, found: np.ndarray, expected: np.ndarray | None,
                 scan: bool | None) -> np.ndarray:
         """`found`, with the boxes of the picture turned by each of `TURNS` merged in: over the whole frame at
-        the first pass's scale when `scan` is True, or is None and nobody was found nor expected; otherwise,
-        turned a quarter either way, around the expected people still missed whose boxes lie on their side (a
-        person lying down whom the tracker follows). A person the tracker expects upright is not looked for
+        the first pass's scale when `scan` is True, or is None and nobody was found nor expected; otherwise
+        around each expected person still missed, turned a quarter either way where their box lies on its side
+        (a person lying down whom the tracker follows), else upside down. A person the tracker expects upright
+        is not looked for
         turned over the whole frame when missed: a cartwheel's body found lying for a frame gave their track a
         box twice their size for the frames after (the `turn` quality clip cut below the knees). A turned box
         only adds a person where no upright box is (`tiles.apart_from`): turned, an upright person's box can
@@ -124,11 +129,14 @@ class PersonDetector:
         height, width = image_rgb.shape[:2]
         if scan or (scan is None and len(found) < self.min_people and (expected is None or not len(expected))):
             windows = [((0, 0, width, height), self.input_size / max(height, width), TURNS)]
+        elif expected is None:
+            windows = []
         else:
-            lying = None if expected is None else expected[expected[:, 2] > LYING_ASPECT * expected[:, 3]]
             scale = min(1.0, self.second_size / max(height, width))
-            windows = [(window, window_scale, SIDEWAYS_TURNS) for window, window_scale, _ in
-                       self._windows(found, lying, scale, (height, width))]
+            lying = expected[:, 2] > LYING_ASPECT * expected[:, 3]
+            windows = [(window, window_scale, turns) for boxes, turns in ((expected[lying], SIDEWAYS_TURNS),
+                                                                          (expected[~lying], HALF_TURN))
+                       for window, window_scale, _ in self._windows(found, boxes, scale, (height, width))]
         passes = [self._pass(image_rgb, window, scale, self.turned_threshold, turn)
                   for window, scale, turns in windows for turn in turns]
         if not passes:
