@@ -47,17 +47,24 @@ def cut_at_knees(clip: Path, truth: dict, scratch: Path) -> tuple[Path, dict]:
     return target, {**truth, "meta": meta, "mask": truth["mask"][:, :keep]}
 
 
-def turned_truth(truth: dict, degrees: int) -> dict:
-    """A clip's truth for the clip turned clockwise by `degrees` (a multiple of 90): each quarter maps a pixel
-    (u, v) to (height - v, u) and a camera-frame point (x, y, z) to (-y, x, z), the camera rolled about its
-    axis; the world, and so the body's motion in it, stays as it was."""
-    quarters = degrees // 90 % 4
-    roll = np.linalg.matrix_power(np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), quarters)
-    points, height, width = truth["joints_2d"].astype(np.float64), truth["meta"]["image_height"], \
-        truth["meta"]["image_width"]
-    for _ in range(quarters):
+def turned_pixels(points: np.ndarray, quarters: int, image_hw: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """(..., 2) pixels of a picture of (height, width) `image_hw` -> where they are once the picture is turned
+    `quarters` quarter turns clockwise, and its (height, width) then: each quarter maps (u, v) to (height - v, u)."""
+    points, (height, width) = np.asarray(points, dtype=np.float64), image_hw
+    for _ in range(quarters % 4):
         points = np.stack([height - points[..., 1], points[..., 0]], axis=-1)
         height, width = width, height
+    return points, (height, width)
+
+
+def turned_truth(truth: dict, degrees: int) -> dict:
+    """A clip's truth for the clip turned clockwise by `degrees` (a multiple of 90): its pixels turned
+    (`turned_pixels`) and each camera-frame point (x, y, z) taken to (-y, x, z) a quarter, the camera rolled
+    about its axis; the world, and so the body's motion in it, stays as it was."""
+    quarters = degrees // 90 % 4
+    roll = np.linalg.matrix_power(np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), quarters)
+    points, (height, width) = turned_pixels(truth["joints_2d"], quarters,
+                                            (truth["meta"]["image_height"], truth["meta"]["image_width"]))
     meta = {**truth["meta"], "clip": f"{truth['meta']['clip']} turned {degrees}", "image_width": width,
             "image_height": height}
     return {**truth, "meta": meta, "joints_2d": points, "joints_camera": truth["joints_camera"] @ roll.T,

@@ -14,6 +14,7 @@ from inference.people.measures import PersonMeasures
 ROOT = Path(__file__).resolve().parents[1]
 QUALITY = ROOT / "bench" / "quality_data"
 sys.path.insert(0, str(ROOT / "bench"))
+from clip_variants import rewrite_clip, turned_pixels  # noqa: E402
 from quality_metrics import LIMB_JOINTS, pa_mpjpe  # noqa: E402
 
 
@@ -32,15 +33,6 @@ def mask_box(mask: np.ndarray) -> np.ndarray:
     return np.array([xs.min(), ys.min(), np.ptp(xs) + 1, np.ptp(ys) + 1], np.float64)
 
 
-def turned_points(points: np.ndarray, turns: int, image_hw: tuple[int, int]) -> np.ndarray:
-    """(N, 2) pixels of a picture -> where they are once it is turned `turns` quarter turns clockwise."""
-    height, width = image_hw
-    for _ in range(turns):
-        points = np.stack([height - points[:, 1], points[:, 0]], axis=1)
-        height, width = width, height
-    return points
-
-
 @pytest.mark.parametrize("clip,index", [("walk", 0), ("dance", 30)])
 @pytest.mark.parametrize("turns", [1, 2, 3])
 def test_a_person_turned_is_read_as_they_are_read_upright(monkeypatch, clip, index, turns):
@@ -50,7 +42,7 @@ def test_a_person_turned_is_read_as_they_are_read_upright(monkeypatch, clip, ind
     image, mask = quality_frame(clip, index)
     measures = PersonMeasures(crops=False, landmarks=True)
     upright = measures.measure(image, mask_box(mask), None)["landmarks_image"]
-    expected = turned_points(upright.astype(np.float64), turns, image.shape[:2])
+    expected, _ = turned_pixels(upright, turns, image.shape[:2])
     picture, person = np.ascontiguousarray(np.rot90(image, -turns)), mask_box(np.rot90(mask, -turns))
     read = measures.measure(picture, person, None)["landmarks_image"]
     assert np.median(np.linalg.norm(read - expected, axis=1)) < 1.0
@@ -63,22 +55,13 @@ def test_a_walker_filmed_sideways_is_estimated_on_them(tmp_path):
     """The `walk` quality clip turned a quarter (no frame of it had a person box before the detector looked at
     turned pictures: "Nobody was found"): one body over the frames, its limbs within 80 mm of the truth after
     alignment (the upright clip's 55)."""
-    clip, frames = tmp_path / "sideways.avi", 30
-    capture = cv2.VideoCapture(str(QUALITY / "walk.mp4"))
-    writer = None
-    for _ in range(frames):
-        ok, bgr = capture.read()
-        assert ok
-        turned = np.ascontiguousarray(np.rot90(bgr, -1))
-        if writer is None:
-            writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, turned.shape[1::-1])
-        writer.write(turned)
-    writer.release()
+    frames = 30
+    clip = rewrite_clip(QUALITY / "walk.mp4", tmp_path / "sideways.avi", lambda bgr: np.rot90(bgr, -1), codec="MJPG")
     truth = np.load(QUALITY / "walk_truth.npz")
     out = tmp_path / "sideways.npz"
     done = subprocess.run([sys.executable, "-m", "inference", "estimate", "--input", str(clip), "--output",
-                           str(out), "--progress", "none", "--focal-length", str(truth["intrinsics"][0, 0])],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           str(out), "--progress", "none", "--focal-length", str(truth["intrinsics"][0, 0]),
+                           "--frame-range", f"0:{frames}"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     result = np.load(out)
     assert [key for key in result.files if key.startswith("person_") and key.endswith("/frame")] == ["person_0/frame"]

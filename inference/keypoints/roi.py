@@ -108,21 +108,6 @@ def squeezed_into_box(points_xy: np.ndarray, confidence: np.ndarray, box_xywh: n
     return legs_unseen and bool(points[LEG_POINTS, 1].max() <= box[1] + box[3])
 
 
-def box_fit(points_xy: np.ndarray, box_xywh: np.ndarray, image_hw: tuple[int, int]) -> float:
-    """(33, 2) a body's landmarks in image pixels, (4,) its person box -> IoU of the landmarks' extent (cut to
-    the image, as the detector's box is) with the box: how well the body read fills the person found. Read in a
-    region turned the wrong way round (a person lying down or upside down in an upright crop), the landmark
-    model draws an upright body into the region's middle, filling little of the box; read the right way up, it
-    spans the box."""
-    height, width = image_hw
-    points = np.clip(np.asarray(points_xy, dtype=np.float64), 0.0, [width, height])
-    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-    bx, by, bw, bh = (float(v) for v in np.asarray(box_xywh, dtype=np.float64))
-    overlap = max(0.0, min(x1, bx + bw) - max(x0, bx)) * max(0.0, min(y1, by + bh) - max(y0, by))
-    union = (x1 - x0) * (y1 - y0) + bw * bh - overlap
-    return overlap / union if union > 0 else 0.0
-
-
 def torso_length(points_xy: np.ndarray) -> float:
     """(33, 2) landmarks -> pixels from the shoulders' midpoint to the hips'."""
     points = np.asarray(points_xy, dtype=np.float64)

@@ -14,15 +14,29 @@ import numpy as np
 
 from ..crop import crop_person
 from ..fitting.landmarks import BLAZEPOSE_LANDMARK_NAMES, NUM_LANDMARKS
-from ..keypoints.roi import box_fit, completed_box, roi_from_box, squeezed_into_box, standing_box, torso_length
+from ..keypoints.roi import completed_box, roi_from_box, squeezed_into_box, standing_box, torso_length
+from .tiles import overlap_matrix
 from .landmark_regions import LandmarkRegions
 
 NOSE = BLAZEPOSE_LANDMARK_NAMES.index("nose")
-#: A body read upright that fills less than `FITS_BOX` of its person's box (`roi.box_fit`) is read again turned;
+#: A body read upright that fills less than `FITS_BOX` of its person's box (`box_fit`) is read again turned;
 #: a turned read replaces it when it fills the box by `TURN_MARGIN` more (docs/detection.md, "Turned people").
 FITS_BOX = 0.7
 TURN_MARGIN = 0.1
 LANDMARK_KEYS = ("landmarks_image", "landmarks_confidence", "landmarks_world")
+
+
+def box_fit(points_xy: np.ndarray, box_xywh: np.ndarray, image_hw: tuple[int, int]) -> float:
+    """(33, 2) a body's landmarks in image pixels, (4,) its person box -> IoU of the landmarks' extent (cut to
+    the image, as the detector's box is) with the box: how well the body read fills the person found. Read in a
+    region turned the wrong way round (a person lying down or upside down in an upright crop), the landmark
+    model draws an upright body into the region's middle, filling little of the box; read the right way up, it
+    spans the box."""
+    height, width = image_hw
+    points = np.clip(np.asarray(points_xy, dtype=np.float64), 0.0, [width, height])
+    low, high = points.min(axis=0), points.max(axis=0)
+    extent = np.concatenate([low, high - low])[None]
+    return float(overlap_matrix(extent, np.asarray(box_xywh, dtype=np.float64)[None])[0][0, 0])
 
 
 class PersonMeasures:
