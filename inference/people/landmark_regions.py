@@ -30,6 +30,7 @@ class LandmarkRegions:
 
     def __init__(self) -> None:
         self._filters: dict[int, ConstantVelocityFilter | None] = {}
+        self._read_turned: set[int] = set()  # tracks whose region started from a body read turned (`found`)
         self._step = np.inf  # the smallest frame step seen between a track's measurements (the stride)
 
     def region(self, track: int, frame: int, box_xywh: np.ndarray) -> Roi | None:
@@ -39,7 +40,9 @@ class LandmarkRegions:
         round a box taller than wide: the landmarks of a spin, wrong for a frame, turn the region, which then
         turns on at its velocity and feeds the model rotated crops it answers worse (the `turn` quality clip's
         pirouettes: regions at -130 to -170 degrees round an upright dancer for ten to twenty frames, limbs
-        300 mm off); a handstand, the one upright-box pose it loses, is looked for from its box. A region
+        300 mm off), unless the track's region started from a body read turned (`found`): a person upside down,
+        read from the box afresh each frame, was read upright as soon as that filled the box about as well (the
+        `dance` clip turned upside down: from frame 13 on, limbs 270 mm off; 67 mm followed). A region
         larger than the box is kept: it keeps a person's size when the detector box shrinks to part of them
         (backlight, occlusion), since landmarks outside the box keep it whole."""
         motion = self._filters.get(track)
@@ -54,12 +57,15 @@ class LandmarkRegions:
         x, y, w, h = np.asarray(box_xywh, dtype=np.float64)
         centre = region.rotation_matrix().T @ (np.array([x + w / 2, y + h / 2]) - [region.cx, region.cy])
         collapsed = region.side * COLLAPSED_REGION_RATIO < roi_from_box(box_xywh).side
-        upside_down = h > w and np.cos(region.rotation) < 0.0
+        upside_down = h > w and np.cos(region.rotation) < 0.0 and track not in self._read_turned
         return None if collapsed or upside_down or np.any(np.abs(centre) > region.side / 2) else region
 
-    def found(self, track: int, frame: int, next_region: Roi | None, continued: bool) -> None:
+    def found(self, track: int, frame: int, next_region: Roi | None, continued: bool,
+              read_turned: bool = False) -> None:
         """The landmarks of `frame` put the body in `next_region` (None: not seen). `continued`: they were
-        looked for in this track's region, so the filter goes on; otherwise it starts again."""
+        looked for in this track's region, so the filter goes on; otherwise it starts again, from a body read
+        in a turned region when `read_turned` (`measures._turned_if_better` chose it over the upright read: a
+        person lying down, upside down or filmed so), whose region is then followed however it turns."""
         if next_region is None:
             self._filters[track] = None
             return
@@ -67,6 +73,10 @@ class LandmarkRegions:
         motion = self._filters.get(track)
         if motion is None or not continued:
             self._filters[track] = ConstantVelocityFilter(state, frame, REGION_GAIN)
+            if read_turned:
+                self._read_turned.add(track)
+            else:
+                self._read_turned.discard(track)
             return
         previous = motion.predict(frame)[3]
         state[3] = previous + (state[3] - previous + np.pi) % (2 * np.pi) - np.pi  # no jump across +-pi

@@ -79,8 +79,9 @@ class PersonMeasures:
         if found is None:  # no region to follow, or the body was lost in it: start again from the box
             found = self._landmarks_in_box(image, box_xywh)
         if person is not None:
-            self._regions.found(*person, None if found is None else found.next_roi, continued=found is not None
-                                and found.roi == tracked)
+            continued = found is not None and found.roi == tracked
+            self._regions.found(*person, None if found is None else found.next_roi, continued,
+                                read_turned=found is not None and not continued and found.roi.rotation != 0.0)
         return found
 
     def _landmarks_in_box(self, image: np.ndarray, box_xywh: np.ndarray):
