@@ -7,7 +7,7 @@ one frame's detections and answers at once. Each track carries a constant-veloci
 Association, per frame: every live track's box is predicted to this frame; detections are assigned to
 tracks by minimum total cost (the Hungarian method, `assignment.py`), first on overlap with the predicted box
 (cost 1 - IoU, pairs under `min_iou` not allowed), then, for what is left, on centre distance to the
-predicted centre (under half the track's height, similar size), which catches fast or small people whose
+predicted centre (under half the track's length, similar size), which catches fast or small people whose
 boxes no longer overlap the prediction. Tracks choose in tiers: confirmed ones (seen `CONFIRM_HITS` times)
 seen in the previous update, then confirmed ones currently lost, then new ones. So a person hidden behind
 another cannot take the visible one's box where their predicted boxes overlap, nor can a duplicate box
@@ -36,7 +36,9 @@ TENTATIVE_MAX_MISSES = 2
 hard-to-see person whom the detector finds only every other frame still gathers a track."""
 
 CENTRE_GATE = 0.5
-"""Fallback match radius around the predicted centre, in track heights."""
+"""Fallback match radius around the predicted centre, in track lengths (the longer side of the predicted box: a
+person lying down is as long as standing, while their box's height is a third of it; gated on heights, a dancer
+filmed sideways got a second track whenever she moved a third of her box's height in a frame)."""
 
 SIZE_RATIO_GATE = 1.5
 """For the centre fallback, detection and track sizes (square roots of their box areas) must agree within this
@@ -310,9 +312,9 @@ class OnlineTracker:
 
     @staticmethod
     def _centre_cost(predicted: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        height = predicted[:, 3:4]
+        length = predicted[:, 2:4].max(axis=1, keepdims=True)
         offset = (predicted[:, None, :2] + predicted[:, None, 2:] / 2) - (boxes[None, :, :2] + boxes[None, :, 2:] / 2)
-        distance = np.linalg.norm(offset, axis=-1) / height
+        distance = np.linalg.norm(offset, axis=-1) / length
         ratio = np.sqrt(boxes[None, :, 2:4].prod(axis=-1) / predicted[:, None, 2:4].prod(axis=-1))
         ok = (distance <= CENTRE_GATE) & (ratio <= SIZE_RATIO_GATE) & (ratio >= 1 / SIZE_RATIO_GATE)
         return np.where(ok, distance, np.inf)
