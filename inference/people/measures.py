@@ -80,8 +80,9 @@ class PersonMeasures:
             found = self._landmarks_in_box(image, box_xywh)
         if person is not None:
             continued = found is not None and found.roi == tracked
-            self._regions.found(*person, None if found is None else found.next_roi, continued,
-                                read_turned=found is not None and not continued and found.roi.rotation != 0.0)
+            # A read from the box is upright unless `_turned_if_better` took one in the box's region turned.
+            turned = found is not None and not continued and found.roi.rotation != 0.0
+            self._regions.found(*person, None if found is None else found.next_roi, continued, read_turned=turned)
         return found
 
     def _landmarks_in_box(self, image: np.ndarray, box_xywh: np.ndarray):
