@@ -8,7 +8,7 @@ and the person's mask (bench/quality_data/README.md). Deterministic up to the re
     .venv/bin/python tools/make_quality_clips.py [--clips walk,turn] [--frames N] [--samples 4] [--out DIR]
 
 About 1 s a frame on two idle cores at the default settings, 2.5 s on busy ones, four times as much for the
-1280 x 720 `near` (11 to 28 minutes for the six clips).
+1280 x 720 `near` (13 to 31 minutes for the seven clips; `floor` 2 minutes).
 """
 from __future__ import annotations
 

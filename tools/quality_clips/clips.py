@@ -56,4 +56,7 @@ CLIPS: tuple[ClipSpec, ...] = (
              "humanoid3d_dance_a.txt", 60,
              Outfit(skin=(0.85, 0.62, 0.5), shirt=(0.25, 0.25, 0.28), trousers=(0.2, 0.22, 0.35)),
              azimuth_deg=25.0, distance_m=3.8, height_m=1.3, start_s=1.0, size=(1280, 720)),
+    ClipSpec("floor", "getting up from lying on the back, still camera", "humanoid3d_getup_faceup.txt", 112,
+             Outfit(skin=(0.7, 0.5, 0.38), shirt=(0.55, 0.15, 0.35), trousers=(0.25, 0.3, 0.2)),
+             azimuth_deg=70.0, distance_m=5.0, height_m=1.6),
 )
