@@ -71,5 +71,5 @@ def test_a_person_turned_is_estimated_on_them(tmp_path, clip, turns):
     frame = result["person_0/frame"]
     assert len(frame) >= frames - 3
     limbs = pa_mpjpe(result["person_0/joints3d"], truth["joints_camera"][frame], LIMB_JOINTS)
-    assert limbs < 80.0, limbs  # mm; turning the camera
-    # turns the joints with it, which the per-frame alignment takes out
+    # mm; turning the camera turns the joints with it, which the per-frame alignment takes out
+    assert limbs < 80.0, limbs

@@ -121,24 +121,23 @@ class PersonDetector:
         the first pass's scale when `scan` is True, or is None and nobody was found nor expected; otherwise
         around each expected person still missed, turned a quarter either way where their box lies on its side
         (a person lying down whom the tracker follows), else upside down. A person the tracker expects upright
-        is not looked for
-        turned over the whole frame when missed: a cartwheel's body found lying for a frame gave their track a
-        box twice their size for the frames after (the `turn` quality clip cut below the knees). A turned box
-        only adds a person where no upright box is (`tiles.apart_from`): turned, an upright person's box can
-        take in what stands beside them."""
+        is not looked for turned over the whole frame when missed: a cartwheel's body found lying for a frame
+        gave their track a box twice their size for the frames after (the `turn` quality clip cut below the
+        knees). A turned box only adds a person where no upright box is (`tiles.apart_from`): turned, an upright
+        person's box can take in what stands beside them."""
         height, width = image_rgb.shape[:2]
         if scan or (scan is None and len(found) < self.min_people and (expected is None or not len(expected))):
             windows = [((0, 0, width, height), self.input_size / max(height, width), TURNS)]
         elif expected is None:
             windows = []
         else:
-            scale = min(1.0, self.second_size / max(height, width))
+            second_scale = min(1.0, self.second_size / max(height, width))
             lying = expected[:, 2] > LYING_ASPECT * expected[:, 3]
             windows = [(window, window_scale, turns) for boxes, turns in ((expected[lying], SIDEWAYS_TURNS),
                                                                           (expected[~lying], HALF_TURN))
-                       for window, window_scale, _ in self._windows(found, boxes, scale, (height, width))]
-        passes = [self._pass(image_rgb, window, scale, self.turned_threshold, turn)
-                  for window, scale, turns in windows for turn in turns]
+                       for window, window_scale, _ in self._windows(found, boxes, second_scale, (height, width))]
+        passes = [self._pass(image_rgb, window, window_scale, self.turned_threshold, turn)
+                  for window, window_scale, turns in windows for turn in turns]
         if not passes:
             return found
         return tiles.merge_passes([found, tiles.apart_from(tiles.merge_passes(passes), found)])
