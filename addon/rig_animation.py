@@ -76,9 +76,9 @@ def animate_person(armature: bpy.types.Object, body: bpy.types.Object, rest_fram
     rest_frames (24, 3, 3) bone rest axes; rest_root_joint (3,) the pelvis in SMPL's frame; frames (n,) scene
     frames; pose_rotmat (n, 24, 3, 3) and cam_t (n, 3) the motion shown, as rig_math reads them; first_frame:
     the scene frame of source frame 0; contact (n, 4) foot-contact probabilities (CONTACT_PROPERTIES order) and
-    confidence (n, 24) joint confidence, keyed as the rig's custom properties (`per_frame_properties`); unlocked: the motion before foot locking, keyed into a second action
-    "<rig> motion (unlocked)" kept with a fake user (assign it to the rig to see it). The body's pose-corrective
-    keys are keyed only where it has them.
+    confidence (n, 24) joint confidence, keyed as the rig's custom properties (`per_frame_properties`); unlocked:
+    the motion before foot locking, keyed into a second action "<rig> motion (unlocked)" kept with a fake user
+    (assign it to the rig to see it). The body's pose-corrective keys are keyed only where it has them.
     """
     frames = np.asarray(frames, dtype=np.float64)
     properties = per_frame_properties(contact, confidence)

@@ -13,8 +13,8 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from pare_body_estimator.addon.body_parts import PART_COLORS  # noqa: E402
-from pare_body_estimator.addon.overlay_math import (attention_layer, attention_rgba, composite, segmentation_labels,  # noqa: E402
-                                uncrop, uncrop_grid)
+from pare_body_estimator.addon.overlay_math import (attention_layer, attention_rgba, composite,  # noqa: E402
+                                                    segmentation_labels, uncrop, uncrop_grid)
 from pare_body_estimator.addon.png_file import encode_png  # noqa: E402
 from inference.crop import crop_person  # noqa: E402
 

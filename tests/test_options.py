@@ -55,10 +55,12 @@ def test_batch_py_help_lists_the_estimate_options():
 
 @pytest.mark.parametrize("flag,value,message", [
     ("--focal-length", "nan", "finite"), ("--focal-length", "inf", "finite"), ("--focal-length", "-5", "at least 1"),
-    ("--focal-length", "0", "at least 1"), ("--smooth-beta", "-1", "at least 0"), ("--smooth-min-cutoff", "nan", "finite"),
+    ("--focal-length", "0", "at least 1"), ("--smooth-beta", "-1", "at least 0"),
+    ("--smooth-min-cutoff", "nan", "finite"),
     ("--bbox", "nan,1,2,3", "--bbox must be X,Y,W,H"), ("--bbox", "1,2,0,3", "positive width"),
     ("--batch-size", "0", "at least 1"), ("--batch-size", "two", "whole number"), ("--stride", "0", "at least 1"),
-    ("--frame-range", "5:2", "is empty"), ("--frame-range", "a:b", "START:END"), ("--person", "me", "all, most-visible"),
+    ("--frame-range", "5:2", "is empty"), ("--frame-range", "a:b", "START:END"),
+    ("--person", "me", "all, most-visible"),
     ("--precision", "fp8", "must be one of"),
 ])
 def test_bad_values_are_refused_before_any_work(flag, value, message):

@@ -218,7 +218,8 @@ def test_reader_errors(tmp_path):
         save_npz(tmp_path / "other.npz", meta=meta_text(format="something-else")): "not a PARE body result",
         save_npz(tmp_path / "newer.npz", meta=meta_text(version=3)):
             "written by a newer PARE Body Estimator (result format version 3",
-        save_npz(tmp_path / "v0.npz", meta=meta_text(version=0)): "'version' must be a format version this reader knows",
+        save_npz(tmp_path / "v0.npz", meta=meta_text(version=0)):
+            "'version' must be a format version this reader knows",
         save_npz(tmp_path / "nofps.npz", meta=np.array(json.dumps(
             {k: v for k, v in json.loads(str(meta_text())).items() if k != "fps"}))): "'fps' must be",
         save_npz(tmp_path / "nowidth.npz", meta=meta_text(image_width="640")): "'image_width' must be",

@@ -248,7 +248,8 @@ def retargeted(request, targets_blend, tmp_path_factory):
     target = bpy.data.objects[name]
     target_points = measured_points(target, MEASURED[name], frames)
     bones = list(MEASURED[name].values())
-    return {"source": source_points, "target": target_points, "written": written, "object": target, "bones": bones, "joints": joint_positions(target, bones, frames)}
+    return {"source": source_points, "target": target_points, "written": written, "object": target, "bones": bones,
+            "joints": joint_positions(target, bones, frames)}
 
 
 def leg_length(points):

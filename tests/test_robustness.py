@@ -29,7 +29,8 @@ def checkpoint(tmp_path_factory) -> Path:
 
 
 def estimate(source: Path, checkpoint: Path, out: Path) -> dict:
-    run_estimate(source, out, dict(checkpoint=str(checkpoint), smpl=str(SMPL), detect=False, device="cpu", batch_size=4))
+    run_estimate(source, out, dict(checkpoint=str(checkpoint), smpl=str(SMPL), detect=False, device="cpu",
+                                   batch_size=4))
     result = np.load(out, allow_pickle=False)
     return {"meta": json.loads(str(result["meta"])), "frame": result["person_0/frame"]}
 
