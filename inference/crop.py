@@ -34,21 +34,26 @@ def square_box(bbox_xywh: np.ndarray, margin: float = 1.0) -> np.ndarray:
     return np.stack([x + w / 2.0, y + h / 2.0, side, side], axis=-1)
 
 
-def crop_affine(bbox_cxcywh: np.ndarray, scale: float = 1.0, size: int = CROP_SIZE) -> np.ndarray:
+def crop_affine(bbox_cxcywh: np.ndarray, scale: float = 1.0, size: int = CROP_SIZE, turns: int = 0) -> np.ndarray:
     """(4,) box (cx, cy, w, h) -> (2, 3) float64 affine matrix from image pixels to crop pixels.
 
     The box centre goes to (size/2, size/2) and a box of scale*w by scale*h to the full crop (stretching a
-    non-square box), as in the PARE demo.
+    non-square box), as in the PARE demo. `turns`: the crop turned that many quarter turns clockwise about that
+    centre, the crop camera's origin (`turned_crops`: a person lying down shown upright), each turn taking a
+    crop offset (x, y) from it to (-y, x).
     """
     cx, cy, w, h = np.asarray(bbox_cxcywh, dtype=np.float64)
     zoom_x, zoom_y = size / (scale * w), size / (scale * h)
-    return np.array([[zoom_x, 0.0, size / 2.0 - zoom_x * cx],
-                     [0.0, zoom_y, size / 2.0 - zoom_y * cy]])
+    quarter = np.linalg.matrix_power(np.array([[0.0, -1.0], [1.0, 0.0]]), int(turns) % 4)
+    linear = quarter @ np.diag([zoom_x, zoom_y])
+    return np.concatenate([linear, (size / 2.0 - linear @ np.array([cx, cy]))[:, None]], axis=1)
 
 
-def crop_person(image_rgb: np.ndarray, bbox_cxcywh: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
-    """(H, W, 3) uint8 image and (4,) box (cx, cy, w, h) -> (size, size, 3) uint8 crop (bilinear, zero border)."""
-    return warp_affine_bilinear(image_rgb, crop_affine(bbox_cxcywh, 1.0, size), size)
+def crop_person(image_rgb: np.ndarray, bbox_cxcywh: np.ndarray, size: int = CROP_SIZE, turns: int = 0
+                ) -> np.ndarray:
+    """(H, W, 3) uint8 image and (4,) box (cx, cy, w, h) -> (size, size, 3) uint8 crop (bilinear, zero border),
+    turned `turns` quarter turns clockwise (`crop_affine`)."""
+    return warp_affine_bilinear(image_rgb, crop_affine(bbox_cxcywh, 1.0, size, turns), size)
 
 
 def warp_affine_bilinear(image: np.ndarray, affine_2x3: np.ndarray, size: int) -> np.ndarray:

@@ -37,6 +37,7 @@ from contract.result_file import MAP_ARRAYS, PersonTrack, write_result
 from contract.skeleton import JOINT_NAMES
 from .smoothing import OneEuroParams
 from .track_store import TrackStore
+from .turned_crops import picture_axes
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def person_samples(source: FrameSource, people: FixedBox | DetectedPeople, measu
         for track_id, box, detected in found:
             box = np.asarray(box, dtype=np.float64)
             square = square_box(box, people.margin)
-            sample = measures.measure(image, box, square, (track_id, index))
+            sample = measures.measure(image, box, square, (track_id, index), people.turns(track_id))
             sample["detected"] = np.asarray(detected)
             yield index, track_id, _xywh(square), sample, people.keeps(track_id)
         yield index, -1, np.zeros(4), None, False
@@ -109,7 +110,11 @@ def estimate_people(estimator: CropEstimator, source: FrameSource, people: Fixed
     frames_read, last_index = 0, -1
 
     def flush(rows: list[Row]) -> None:
+        turns = np.array([sample.pop("crop_turns") for *_, sample in rows])
         out = estimator.run(np.stack([sample.pop("crop") for *_, sample in rows]))
+        if turns.any():  # people found turned: their crops were cut turned, so is the answer (`turned_crops`)
+            at_rest = np.broadcast_to(np.eye(3, dtype=np.float32), (len(rows), 24, 3, 3))
+            out = picture_axes(out, turns, estimator.joints(at_rest, out["betas"])[:, 0])
         for row, (index, track_id, box, sample) in enumerate(rows):
             store.add(track_id, index, box, {**sample, **{key: value[row] for key, value in out.items()}})
 

@@ -40,7 +40,8 @@ def best_iou(boxes: np.ndarray, expected) -> float:
 
 def check_contract(boxes: np.ndarray, image: np.ndarray) -> None:
     height, width = image.shape[:2]
-    assert boxes.dtype == np.float32 and boxes.ndim == 2 and boxes.shape[1] == 5
+    assert boxes.dtype == np.float32 and boxes.ndim == 2 and boxes.shape[1] == 6
+    assert set(boxes[:, 5].tolist()) <= {0.0, 1.0, 2.0, 3.0}, "whole quarter turns"
     assert np.all(np.diff(boxes[:, 4]) <= 0), "sorted by score, best first"
     assert np.all(boxes[:, 4] >= DEFAULT_SCORE_THRESHOLD) and np.all(boxes[:, 4] <= 1)
     assert np.all(boxes[:, :2] >= 0) and np.all(boxes[:, 2:4] > 0)
@@ -71,7 +72,7 @@ def test_one_box_per_person_in_a_single_person_photo(detector):
 ], ids=["rocket-launch", "flat-green", "black"])
 def test_nobody_yields_no_box(detector, image):
     boxes = detector.detect(image)
-    assert boxes.shape == (0, 5) and boxes.dtype == np.float32
+    assert boxes.shape == (0, 6) and boxes.dtype == np.float32
 
 
 @pytest.mark.parametrize("width,height", [(320, 240), (640, 480), (1280, 720), (1920, 1080), (1080, 1920),
@@ -262,7 +263,7 @@ def test_expected_boxes_must_be_rows_of_four_numbers(detector):
         detector.detect(frame, expected=np.array([1.0, 2.0, 3.0, 4.0]))
     with pytest.raises(ValueError, match="expected"):
         detector.detect(frame, expected=np.array([[1.0, np.nan, 3.0, 4.0]]))
-    assert detector.detect(frame, expected=np.zeros((0, 4))).shape == (0, 5)
+    assert detector.detect(frame, expected=np.zeros((0, 4))).shape == (0, 6)
 
 
 def test_a_distant_person_beside_a_near_one_is_tracked_through_a_clip(walker):

@@ -119,14 +119,17 @@ class _People:
     def keeps(self, track_id):
         return track_id == 0 and self.frame >= 3
 
+    def turns(self, track_id):
+        return 0
+
     def kept_tracks(self):
         return {0, 2}
 
 
 class _Measures:
-    def measure(self, image, box, square, key):
+    def measure(self, image, box, square, key, turns):
         track_id, index = key
-        return {"crop": np.full((2, 2, 3), 10 * track_id + index, np.uint8)}
+        return {"crop": np.full((2, 2, 3), 10 * track_id + index, np.uint8), "crop_turns": np.asarray(turns)}
 
 
 class _Network:

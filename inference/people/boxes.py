@@ -37,6 +37,9 @@ class FixedBox:
     def keeps(self, track_id: int) -> bool:
         return True
 
+    def turns(self, track_id: int) -> int:
+        return 0  # a box drawn by hand is taken the way up it was drawn
+
     def kept_tracks(self) -> set[int]:
         return {0}
 
@@ -132,6 +135,11 @@ class DetectedPeople:
         from .tracking import MIN_FRAMES
 
         return self.tracker.frames_seen(track_id) >= MIN_FRAMES
+
+    def turns(self, track_id: int) -> int:
+        """Quarter turns clockwise that stand the person upright, as the detector last found them
+        (`OnlineTracker.turns`): 0 for people found upright."""
+        return self.tracker.turns(track_id)
 
     def kept_tracks(self) -> set[int]:
         """Ids of the real people once the clip has passed: not flickers or tiny far-away boxes; a clip the

@@ -87,7 +87,9 @@ class PersonDetector:
 
     def detect(self, image_rgb: np.ndarray, expected: np.ndarray | None = None,
                scan: bool | None = None, weak_threshold: float | None = None) -> np.ndarray:
-        """(H, W, 3) uint8 RGB -> (K, 5) float32 rows [x, y, w, h, score] in the image's pixels.
+        """(H, W, 3) uint8 RGB -> (K, 6) float32 rows [x, y, w, h, score, turns] in the image's pixels, `turns`
+        the quarter turns clockwise of the picture in which the box's person stood upright (0 but for the turned
+        passes below): a crop turned that way shows them upright (`inference.turned_crops`).
 
         Only people, one box each, best score first, scores >= `score_threshold`; boxes clipped to the image.
         A frame whose longer side is at least `LARGE_FRAME` network inputs gets a second pass at `second_size`
@@ -178,8 +180,8 @@ class PersonDetector:
     def _pass(self, image_rgb: np.ndarray, window: tuple[int, int, int, int], scale: float,
               threshold: float, turn: int = 0) -> np.ndarray:
         """The network over `window` (x0, y0, x1, y1) of the image at `scale`, turned `turn` quarter turns
-        clockwise -> (K, 5) NMSed image boxes scoring at least `threshold`;
-        boxes cut by an inner edge of a window that is not the whole image are dropped."""
+        clockwise -> (K, 6) NMSed image boxes scoring at least `threshold`, their last column `turn`; boxes
+        cut by an inner edge of a window that is not the whole image are dropped."""
         x0, y0, x1, y1 = window
         crop = image_rgb[y0:y1, x0:x1]
         long_side = max(32, round(max(crop.shape[:2]) * scale))
@@ -192,6 +194,7 @@ class PersonDetector:
         corners = unturned(boxes[kept].numpy(), turn, tuple(tensor.shape[2:]))
         rows = to_image_boxes(corners, scores[kept].numpy(), scale, (left, top), crop.shape[:2])
         rows[:, :2] += np.array([x0, y0], np.float32)
+        rows = np.concatenate([rows, np.full((len(rows), 1), turn % 4, np.float32)], axis=1)
         if (x1 - x0, y1 - y0) == (image_rgb.shape[1], image_rgb.shape[0]):
             return rows
         return rows[tiles.not_cut(rows, window, image_rgb.shape[:2], scale)]

@@ -55,12 +55,15 @@ class PersonMeasures:
         self._regions = LandmarkRegions()
 
     def measure(self, image: np.ndarray, box_xywh: np.ndarray, square_cxcywh: np.ndarray,
-                person: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+                person: tuple[int, int] | None = None, turns: int = 0) -> dict[str, np.ndarray]:
         """`person`: (track id, source frame index) of a tracked person in a video, whose landmarks then follow
-        the body from frame to frame (`landmark_regions`); None for a still or a one-off measurement."""
+        the body from frame to frame (`landmark_regions`); None for a still or a one-off measurement. `turns`:
+        quarter turns clockwise that stand the person upright (the detector's), by which the network's crop is
+        turned (`turned_crops`; its outputs are turned back after the network, `crop_turns` says how)."""
         out: dict[str, np.ndarray] = {}
         if self.crops:
-            out["crop"] = crop_person(image, square_cxcywh)
+            out["crop"] = crop_person(image, square_cxcywh, turns=turns)
+            out["crop_turns"] = np.asarray(turns % 4, np.int64)
         if self.landmark_model is not None:
             found = self._landmarks(image, box_xywh, person)
             if found is None:

@@ -5,7 +5,8 @@ the network is fully convolutional, so this is the same as overlapping tiles, wi
 around people the caller expects but the first pass did not return. A window is centred on its person, so a
 box cut by a window's inner edge is someone else partly seen: it is dropped (that person is in the first
 pass, in another window, or not found). Boxes of all passes are then merged so each person keeps one box.
-Boxes here are rows [x, y, w, h] (and score) in image pixels; windows are (x0, y0, x1, y1) integer pixels.
+Boxes here are rows [x, y, w, h] (and score, turns: `PersonDetector.detect`) in image pixels; windows are
+(x0, y0, x1, y1) integer pixels.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ WINDOW_CONTEXT = 2.0
 #: expected box is off by a fifth of its size (bench/bench_detection.py, "everyone expected").
 WINDOW_ROOM = 3.0
 EDGE_PX = 2.0  # a box within this many network pixels of a window's inner edge is cut by it
+DETECTION_COLUMNS = 6  # x, y, w, h, score, turns (`PersonDetector.detect`)
 
 
 def overlap_matrix(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,14 +38,14 @@ def overlap_matrix(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def missed(expected: np.ndarray, found: np.ndarray) -> np.ndarray:
-    """The rows of `expected` (M, 4+) that no `found` box (K, 5) overlaps with IoU >= `MATCH_IOU`."""
+    """The rows of `expected` (M, 4+) that no `found` box (K, 4+) overlaps with IoU >= `MATCH_IOU`."""
     if len(found) == 0 or len(expected) == 0:
         return expected
     return expected[overlap_matrix(expected, found)[0].max(axis=1) < MATCH_IOU]
 
 
 def apart_from(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """The rows of `boxes` (K, 5) that overlap no row of `others` (M, 4+) by `MATCH_IOU`, as IoU or as a share of
+    """The rows of `boxes` (K, 4+) that overlap no row of `others` (M, 4+) by `MATCH_IOU`, as IoU or as a share of
     the smaller box."""
     if len(boxes) == 0 or len(others) == 0:
         return boxes
@@ -70,7 +72,7 @@ def window_around(box: np.ndarray, input_side: float, least_side: float, image_h
 
 def not_cut(boxes: np.ndarray, window: tuple[int, int, int, int], image_hw: tuple[int, int],
             scale: float) -> np.ndarray:
-    """Boolean mask of `boxes` (K, 5, image pixels) that touch no inner edge of `window` (an image edge is
+    """Boolean mask of `boxes` (K, 4+, image pixels) that touch no inner edge of `window` (an image edge is
     fine: the person is cut by the frame, not by the window); `scale` is the window's network scale."""
     x0, y0, x1, y1 = window
     margin = EDGE_PX / scale
@@ -87,10 +89,10 @@ def not_cut(boxes: np.ndarray, window: tuple[int, int, int, int], image_hw: tupl
 
 
 def merge_passes(passes: list[np.ndarray]) -> np.ndarray:
-    """(K_i, 5) boxes of several passes -> (K, 5) float32, best score first, one box per person: a box is
+    """(K_i, 6) boxes of several passes -> (K, 6) float32, best score first, one box per person: a box is
     dropped when a better one of another pass is the same person (`DUPLICATE_IOU` / `DUPLICATE_INSIDE`).
     Each pass's own boxes are already NMSed, so two boxes of one pass are never compared."""
-    rows = np.concatenate([p.reshape(-1, 5) for p in passes]).astype(np.float32)
+    rows = np.concatenate([p.reshape(-1, DETECTION_COLUMNS) for p in passes]).astype(np.float32)
     origin = np.concatenate([np.full(len(p), i) for i, p in enumerate(passes)])
     order = np.argsort(-rows[:, 4], kind="stable")
     rows, origin = rows[order], origin[order]

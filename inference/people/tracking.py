@@ -83,8 +83,12 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _usable(detections: np.ndarray | None) -> np.ndarray:
-    """(K, 5) detections (or None) -> (K', 5) float64, those with finite values and a positive size."""
-    rows = np.asarray(np.zeros((0, 5)) if detections is None else detections, dtype=np.float64).reshape(-1, 5)
+    """(K, 5) or (K, 6) detections (or None) -> (K', 6) float64, those with finite values and a positive size;
+    the sixth column, the quarter turns the person was found at (`PersonDetector.detect`), is 0 where missing."""
+    rows = np.asarray(np.zeros((0, 6)) if detections is None else detections, dtype=np.float64)
+    rows = rows.reshape(-1, rows.shape[-1])
+    if rows.shape[1] == 5:
+        rows = np.concatenate([rows, np.zeros((len(rows), 1))], axis=1)
     return rows[np.isfinite(rows).all(axis=1) & (rows[:, 2] > 0) & (rows[:, 3] > 0)]
 
 
@@ -144,15 +148,19 @@ class TrackSummary:
 
 
 class _Track:
-    def __init__(self, track_id: int, frame: int, box: np.ndarray, score: float, gain: float):
+    def __init__(self, track_id: int, frame: int, box: np.ndarray, score: float, gain: float, turns: int = 0):
         self.id, self.first_frame = track_id, frame
         self.motion = ConstantVelocityFilter(_to_state(box), frame, gain)
         self.heights, self.scores, self.misses = [float(box[3])], [score], 0
+        self.turns = turns  # quarter turns clockwise that stood the person upright when last found
 
-    def observe(self, box: np.ndarray, score: float, frame: int) -> None:
+    def observe(self, box: np.ndarray, score: float, frame: int, turns: int | None = None) -> None:
+        """`turns` None: a detection that does not say which way up the person is (a weak upright box)."""
         self.motion.update(_to_state(box), frame, restart=self.misses > RESTART_AFTER_MISSES)
         self.heights.append(float(box[3]))
         self.scores.append(score)
+        if turns is not None:
+            self.turns = turns
 
     def steady(self) -> bool:
         """The box moves less than `FOLLOW_MAX_SPEED` heights per frame (centre and size)."""
@@ -200,7 +208,9 @@ class OnlineTracker:
 
     def update(self, frame_index: int, detections: np.ndarray, weak: np.ndarray | None = None
                ) -> list[tuple[int, np.ndarray]]:
-        """(K, 5) detections (x, y, w, h, score) in frame `frame_index` -> [(track id, box (x, y, w, h)), ...].
+        """(K, 5) detections (x, y, w, h, score), or (K, 6) with the quarter turns they were found at
+        (`PersonDetector.detect`, kept per track: `turns`), in frame `frame_index` -> [(track id, box (x, y, w,
+        h)), ...].
 
         One entry per usable detection (finite, positive size), in detection order: the id of the track it
         belongs to and that track's smoothed box in this frame (the raw box if smoothing is off). `weak`: (L, 5)
@@ -217,18 +227,19 @@ class OnlineTracker:
         self._end_tracks([t for t in self._live if frame_index - t.last_frame > self.max_gap])
         owners = self._associate(frame_index, detections[:, :4])
         weak_owners = self._associate_weak(frame_index, weak[:, :4], set(owners.values()))
-        for rows, matched in ((detections, owners), (weak, weak_owners)):
-            for k, track in matched.items():
-                track.observe(rows[k, :4], float(rows[k, 4]), frame_index)
+        for k, track in owners.items():
+            track.observe(detections[k, :4], float(detections[k, 4]), frame_index, int(detections[k, 5]))
+        for k, track in weak_owners.items():
+            track.observe(weak[k, :4], float(weak[k, 4]), frame_index)
         for track in self._live:
             track.misses = 0 if track.last_frame == frame_index else track.misses + 1
         self._end_tracks([t for t in self._live if t.misses > TENTATIVE_MAX_MISSES and not t.confirmed])
         smoothed = self.box_smoothing is not None
         answers = []
-        for k, (box, score) in enumerate(zip(detections[:, :4], detections[:, 4])):
+        for k, (box, score, turns) in enumerate(zip(detections[:, :4], detections[:, 4], detections[:, 5])):
             track = owners.get(k)
             if track is None:
-                track = _Track(self._next_id, frame_index, box, float(score), self._gain)
+                track = _Track(self._next_id, frame_index, box, float(score), self._gain, int(turns))
                 self._next_id += 1
                 self._live.append(track)
             answers.append((track.id, _to_box(track.motion.state) if smoothed else box.copy()))
@@ -265,6 +276,11 @@ class OnlineTracker:
             return None
         self._frame = frame_index
         return [(t.id, _to_box(t.motion.predict(frame_index))) for t in seen]
+
+    def turns(self, track_id: int) -> int:
+        """Quarter turns clockwise of the picture in which a live track's person last stood upright (0 for an
+        ended or unknown id): how to turn their crop for a network trained on upright people."""
+        return next((t.turns for t in self._live if t.id == track_id), 0)
 
     def frames_seen(self, track_id: int) -> int:
         """Detections so far of a live track (0 for an ended or unknown id)."""
