@@ -15,6 +15,7 @@ from contract.errors import UserError
 from .models.fusion import prepare_for_inference
 from .people.graph_program import native_bf16
 from contract.smpl_file import read_body_model
+from .turned_crops import picture_axes
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +86,16 @@ class CropEstimator:
             result["part_segmentation"] = out["pred_segm_mask"]
         return {key: value.float() for key, value in result.items()}
 
-    def run(self, crops: np.ndarray) -> dict[str, np.ndarray]:
-        """crops (N,224,224,3) uint8 RGB -> the arrays of `run_tensors`, as numpy on the CPU."""
+    def run(self, crops: np.ndarray, turns: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """crops (N,224,224,3) uint8 RGB -> the arrays of `run_tensors`, as numpy on the CPU. `turns` (N,): the
+        quarter turns clockwise each crop was cut turned by (a person found lying down or upside down,
+        `crop.crop_affine`); the answers are then turned back into the picture's axes (`turned_crops`)."""
         images = normalize_crops(crops).to(self.device)
-        return {key: value.cpu().numpy() for key, value in self.run_tensors(images).items()}
+        out = {key: value.cpu().numpy() for key, value in self.run_tensors(images).items()}
+        if turns is None or not np.any(turns):
+            return out
+        at_rest = np.broadcast_to(np.eye(3, dtype=np.float32), (len(crops), 24, 3, 3))
+        return picture_axes(out, turns, self.joints(at_rest, out["betas"])[:, 0])
 
     @torch.inference_mode()
     def joints(self, pose_rotmat: np.ndarray, betas: np.ndarray, chunk: int = 256) -> np.ndarray:

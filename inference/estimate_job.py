@@ -37,7 +37,6 @@ from contract.result_file import MAP_ARRAYS, PersonTrack, write_result
 from contract.skeleton import JOINT_NAMES
 from .smoothing import OneEuroParams
 from .track_store import TrackStore
-from .turned_crops import picture_axes
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +110,7 @@ def estimate_people(estimator: CropEstimator, source: FrameSource, people: Fixed
 
     def flush(rows: list[Row]) -> None:
         turns = np.array([sample.pop("crop_turns") for *_, sample in rows])
-        out = estimator.run(np.stack([sample.pop("crop") for *_, sample in rows]))
-        if turns.any():  # people found turned: their crops were cut turned, so is the answer (`turned_crops`)
-            at_rest = np.broadcast_to(np.eye(3, dtype=np.float32), (len(rows), 24, 3, 3))
-            out = picture_axes(out, turns, estimator.joints(at_rest, out["betas"])[:, 0])
+        out = estimator.run(np.stack([sample.pop("crop") for *_, sample in rows]), turns)
         for row, (index, track_id, box, sample) in enumerate(rows):
             store.add(track_id, index, box, {**sample, **{key: value[row] for key, value in out.items()}})
 

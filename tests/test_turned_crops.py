@@ -12,6 +12,7 @@ from inference.estimate_job import run_estimate
 from inference.models.rotation import axis_angle_to_rotmat
 from inference.people.detector import PersonDetector
 from inference.people.tracking import MIN_FRAMES, OnlineTracker, box_iou
+from inference.sensitivity.person_frame import frame_and_person
 from inference.turned_crops import picture_axes
 from test_turned_people import QUALITY, mask_box, quality_frame
 from clip_variants import rewrite_clip, turned_pixels  # noqa: E402 (bench/, on the path test_turned_people sets)
@@ -146,3 +147,15 @@ def test_a_crop_network_estimates_a_turned_person_as_it_does_upright(checkpoint,
                                 (height, width))
     misses = np.linalg.norm(read[np.searchsorted(turned_frames, common)].reshape(-1, 2) - expected, axis=1)
     assert np.median(misses) < 12.0
+
+
+def test_the_sensitivity_command_takes_a_turned_person_the_way_up_the_detector_found_them(tmp_path):
+    """`sensitivity` on a photo of the walker turned a quarter clockwise: the person's box says to turn their crop
+    back a quarter, as the estimate job does."""
+    image, _ = quality_frame("walk", 0)
+    photo = tmp_path / "turned.png"
+    cv2.imwrite(str(photo), np.ascontiguousarray(np.rot90(image, -1))[..., ::-1])
+    _, person, _ = frame_and_person(str(photo), 0, None, None)
+    assert person.turns == 3
+    _, upright, _ = frame_and_person(str(QUALITY / "walk.mp4"), 0, None, None)
+    assert upright.turns == 0

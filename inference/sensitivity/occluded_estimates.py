@@ -37,6 +37,7 @@ class PersonBox:
 
     box_xywh: np.ndarray  # (4,) x, y, w, h
     square_cxcywh: np.ndarray  # (4,) cx, cy, side, side
+    turns: int = 0  # quarter turns clockwise that stand the person upright (the detector's): the crop's turn
 
     @property
     def square_xywh(self) -> np.ndarray:
@@ -61,7 +62,7 @@ def estimate_positions(estimator: CropEstimator, image_rgb: np.ndarray, person: 
     """
     measures = PersonMeasures(crops=estimator.network is not None, landmarks=estimator.network is None)
     images = _with_unpainted_first(image_rgb, grid)
-    samples = (measures.measure(image, person.box_xywh, person.square_cxcywh) for image in images)
+    samples = (measures.measure(image, person.box_xywh, person.square_cxcywh, turns=person.turns) for image in images)
     if estimator.network is None:
         tracks = _landmark_tracks(estimator, samples, person, geometry, progress, len(grid) + 1)
     else:
@@ -94,7 +95,7 @@ def _network_tracks(estimator: CropEstimator, samples: Iterator[dict[str, np.nda
 
     def flush() -> None:
         nonlocal done
-        out = estimator.run(np.stack(pending))
+        out = estimator.run(np.stack(pending), np.full(len(pending), person.turns))
         for name in NETWORK_OUTPUTS:
             outputs[name].append(out[name])
         done += len(pending)

@@ -15,9 +15,9 @@ from ..people.boxes import DetectedPeople, FixedBox
 from .occluded_estimates import PersonBox, Progress
 
 
-def _person_box(box_xywh: np.ndarray, margin: float) -> PersonBox:
+def _person_box(box_xywh: np.ndarray, margin: float, turns: int) -> PersonBox:
     box = np.asarray(box_xywh, dtype=np.float64)
-    return PersonBox(box, square_box(box, margin))
+    return PersonBox(box, square_box(box, margin), turns)
 
 
 def frame_and_person(input_path: str, frame: int, bbox_xywh: np.ndarray | None, person: int | None,
@@ -54,6 +54,6 @@ def frame_and_person(input_path: str, frame: int, bbox_xywh: np.ndarray | None, 
                            for i, b in sorted(boxes.items()))
         raise UserError(f"Frame {frame} holds {len(boxes)} people{': ' + listed if listed else ''}. Choose one "
                         "with --person ID or --bbox X,Y,W,H")
-    chosen = boxes[person if person is not None else next(iter(boxes))]
-    return image, _person_box(chosen, people.margin), whole.kind
+    chosen = person if person is not None else next(iter(boxes))
+    return image, _person_box(boxes[chosen], people.margin, people.turns(chosen)), whole.kind
 
