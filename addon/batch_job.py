@@ -150,6 +150,16 @@ def write_overlays(args: argparse.Namespace, result: Path, folder: Path) -> tupl
     return tuple(overlay_frames.overlay_sequences(loaded, request, folder))
 
 
+def point_images(folders: dict[Path, Path]) -> None:
+    """Every image of the file that is read from a folder of `folders` (keys) read from its counterpart instead:
+    the overlay and sensitivity frames are written to hidden folders renamed only at the end, so the saved
+    .blend must name the final folders and the preview, rendered before the rename, the hidden ones (named
+    folders that do not exist yet, Cycles renders the missing pictures magenta over the whole frame)."""
+    for image in bpy.data.images:
+        for old, new in folders.items():
+            image.filepath = image.filepath.replace(str(old), str(new))
+
+
 def build(args: argparse.Namespace, result: Path, output: Path, name: str
           ) -> tuple[Any, float | None, list[Path]]:
     """Build the scene (retargeted when asked) and save it; render the preview; write the overlay frames to
@@ -181,13 +191,12 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str
                                                parse_frames(args.sensitivity), worker_python(args),
                                                args.checkpoint, args.smpl)
         preview.make_renderable(bpy.context.scene)
-        final_overlays = output.with_name(f"{output.stem}_overlays")
-        final_maps = output.with_name(f"{output.stem}_sensitivity")
-        for image in bpy.data.images:  # the images point at the final folders before the .blend is saved
-            image.filepath = image.filepath.replace(str(overlays), str(final_overlays)).replace(
-                str(maps), str(final_maps))
+        finals = {overlays: output.with_name(f"{output.stem}_overlays"),
+                  maps: output.with_name(f"{output.stem}_sensitivity")}
+        point_images(finals)  # the saved .blend's images point at the final folders
         with writing(f"the scene {output}"), interrupts_deferred():
             bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False)
+        point_images({final: temporary for temporary, final in finals.items()})  # not there until the end
         with writing(f"the preview {args.preview}"), interrupts_deferred():
             seconds = preview.render_preview(bpy.context.scene, picture, report.middle_frame) if picture else None
         if kept:
@@ -198,14 +207,14 @@ def build(args: argparse.Namespace, result: Path, output: Path, name: str
             os.replace(picture, args.preview)
         if kept:
             os.replace(kept, args.keep_result)
-        for temporary, final in ((overlays, final_overlays), (maps, final_maps)):
+        for temporary, final in finals.items():
             if temporary.is_dir():
                 shutil.rmtree(final, ignore_errors=True)
                 os.replace(temporary, final)
-        finals = [path.parent.parent / path.name for path in exported]  # out of each hidden `_motion` folder
-        for path, final in zip(exported, finals):
+        written = [path.parent.parent / path.name for path in exported]  # out of each hidden `_motion` folder
+        for path, final in zip(exported, written):
             os.replace(path, final)
-    return report, seconds, finals
+    return report, seconds, written
 
 
 def main(arguments: list[str]) -> int:

@@ -220,14 +220,19 @@ def test_batch_passes_its_options_to_the_worker_and_keeps_overlays_beside_the_bl
         return subprocess.run(command, cwd=setup, env=env, capture_output=True, text=True, timeout=300)
 
     done = batch("--frame-range", "2:5", "--stride", "2", "--person", "0,1", "--bbox", "1,2,3,4", "--no-smooth",
-                 "--precision", "bf16", "--overlays", "attention,segmentation")
+                 "--precision", "bf16", "--overlays", "attention,segmentation", "--preview", str(out / "shot.png"))
     assert done.returncode == 0, done.stderr
+    # The preview is rendered before the overlay folder gets its final name; read from a folder not there yet,
+    # the overlay frames rendered magenta (1, 0, 1) over the whole picture.
+    picture = cv2.imread(str(out / "shot.png"))[..., ::-1].astype(int)
+    assert ((picture[..., 0] > 200) & (picture[..., 1] < 80) & (picture[..., 2] > 200)).mean() < 0.01
+    assert "does not exist" not in done.stderr + done.stdout
     args = json.loads((setup / "args.json").read_text())
     parsed = vars(build_parser().parse_args(args[2:]))
     assert {k: parsed[k] for k in ("frame_range", "stride", "person", "bbox", "precision", "smooth")} == {
         "frame_range": "2:5", "stride": 2, "person": "0,1", "bbox": "1,2,3,4", "precision": "bf16", "smooth": False}
     assert "overlays: 3/3" in done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["shot.blend", "shot_overlays"]
+    assert sorted(p.name for p in out.iterdir()) == ["shot.blend", "shot.png", "shot_overlays"]
     for kind in ("attention", "segmentation"):
         assert len(list((out / "shot_overlays" / kind).glob(f"{kind}_*.png"))) == FRAMES
     bpy.ops.wm.open_mainfile(filepath=str(out / "shot.blend"))
@@ -237,7 +242,7 @@ def test_batch_passes_its_options_to_the_worker_and_keeps_overlays_beside_the_bl
 
     done = batch("--overlays", "attention,heat")
     assert done.returncode == 2 and "not heat" in done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["shot.blend", "shot_overlays"]
+    assert sorted(p.name for p in out.iterdir()) == ["shot.blend", "shot.png", "shot_overlays"]
 
 
 def test_the_interpreter_search_skips_pythons_without_torch(extension, tmp_path):
