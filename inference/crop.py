@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from . import models
+from .turned_crops import camera_turn
 
 #: ImageNet channel statistics (RGB, for pixel values in 0..1) the backbones were trained with.
 _MEAN = torch.tensor(models.IMAGENET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
@@ -44,8 +45,7 @@ def crop_affine(bbox_cxcywh: np.ndarray, scale: float = 1.0, size: int = CROP_SI
     """
     cx, cy, w, h = np.asarray(bbox_cxcywh, dtype=np.float64)
     zoom_x, zoom_y = size / (scale * w), size / (scale * h)
-    quarter = np.linalg.matrix_power(np.array([[0.0, -1.0], [1.0, 0.0]]), int(turns) % 4)
-    linear = quarter @ np.diag([zoom_x, zoom_y])
+    linear = camera_turn(turns)[:2, :2] @ np.diag([zoom_x, zoom_y])
     return np.concatenate([linear, (size / 2.0 - linear @ np.array([cx, cy]))[:, None]], axis=1)
 
 

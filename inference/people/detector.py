@@ -194,7 +194,7 @@ class PersonDetector:
         corners = unturned(boxes[kept].numpy(), turn, tuple(tensor.shape[2:]))
         rows = to_image_boxes(corners, scores[kept].numpy(), scale, (left, top), crop.shape[:2])
         rows[:, :2] += np.array([x0, y0], np.float32)
-        rows = np.concatenate([rows, np.full((len(rows), 1), turn % 4, np.float32)], axis=1)
+        rows = np.concatenate([rows, np.full((len(rows), 1), turn, np.float32)], axis=1)
         if (x1 - x0, y1 - y0) == (image_rgb.shape[1], image_rgb.shape[0]):
             return rows
         return rows[tiles.not_cut(rows, window, image_rgb.shape[:2], scale)]

@@ -63,7 +63,7 @@ class PersonMeasures:
         out: dict[str, np.ndarray] = {}
         if self.crops:
             out["crop"] = crop_person(image, square_cxcywh, turns=turns)
-            out["crop_turns"] = np.asarray(turns % 4, np.int64)
+            out["crop_turns"] = np.asarray(turns, np.int64)
         if self.landmark_model is not None:
             found = self._landmarks(image, box_xywh, person)
             if found is None:
